@@ -1,0 +1,79 @@
+//! A registered client (RFC 6749 §2) as the protocol sees it.
+
+use std::fmt;
+
+use crate::UnixTime;
+use crate::error::{ErrorCode, OAuthError};
+use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
+use crate::scope::ScopeSet;
+use crate::secret::SecretHash;
+
+/// A registered client application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub org_url: Option<String>,
+    /// `None` for a public client, which cannot keep a secret.
+    pub secret_hash: Option<SecretHash>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    /// Every scope the client may be given.
+    pub scopes: ScopeSet,
+    /// The scopes a request without `scope` gets; a subset of `scopes`.
+    pub default_scopes: ScopeSet,
+    /// The resources (audiences) the client may ask tokens for.
+    pub resources: Vec<Resource>,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn has_grant_type(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
+    }
+
+    /// `unauthorized_client` unless the client was registered for `grant_type`.
+    pub fn ensure_grant_type(&self, grant_type: GrantType) -> Result<(), OAuthError> {
+        if self.has_grant_type(grant_type) {
+            return Ok(());
+        }
+        Err(ErrorCode::UnauthorizedClient
+            .with(format!("the client is not allowed to use the `{grant_type}` grant")))
+    }
+}
+
+/// The grant types Tessera knows (RFC 6749 §4, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    AuthorizationCode,
+    ClientCredentials,
+    RefreshToken,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] =
+        [GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::RefreshToken];
+
+    pub fn parse(raw: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|grant| grant.as_str() == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

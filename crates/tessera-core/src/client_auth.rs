@@ -1,0 +1,259 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3, OAuth 2.1 §2.4):
+//! which credentials a request presents, and whether they prove the client.
+//!
+//! Exactly one method per request: `client_secret_basic`, `client_secret_post`,
+//! or `none` for public clients. Every failure to prove the client is the same
+//! `invalid_client`, so a caller learns nothing about which part was wrong.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::client::Client;
+use crate::error::{ErrorCode, OAuthError};
+use crate::request::FormParams;
+
+/// How a request authenticated its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// The credentials a request carries, not yet checked against any client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PresentedCredentials {
+    pub client_id: String,
+    secret: Option<String>,
+    pub method: AuthMethod,
+}
+
+impl std::fmt::Debug for PresentedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedCredentials")
+            .field("client_id", &self.client_id)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the client's credentials from the `Authorization` header value and the form.
+pub fn presented_credentials(
+    authorization: Option<&str>,
+    form: &FormParams,
+) -> Result<PresentedCredentials, OAuthError> {
+    if let Some(header) = authorization {
+        let (client_id, secret) = parse_basic(header)?;
+        if form.contains("client_secret") {
+            return Err(ErrorCode::InvalidRequest
+                .with("the client authenticated with both HTTP Basic and `client_secret`: use one method"));
+        }
+        if form.get("client_id").is_some_and(|id| id != client_id) {
+            return Err(ErrorCode::InvalidRequest
+                .with("`client_id` in the body differs from the one in the Authorization header"));
+        }
+        return Ok(PresentedCredentials {
+            client_id,
+            secret: Some(secret),
+            method: AuthMethod::ClientSecretBasic,
+        });
+    }
+    let Some(client_id) = form.get("client_id") else {
+        return Err(ErrorCode::InvalidClient.with("client authentication is required"));
+    };
+    let secret = form.get("client_secret").map(str::to_owned);
+    let method = match secret {
+        Some(_) => AuthMethod::ClientSecretPost,
+        None => AuthMethod::None,
+    };
+    Ok(PresentedCredentials { client_id: client_id.to_owned(), secret, method })
+}
+
+/// Checks presented credentials against the registered client.
+pub fn authenticate(client: &Client, presented: &PresentedCredentials) -> Result<(), OAuthError> {
+    let proven = match (&client.secret_hash, &presented.secret) {
+        (Some(hash), Some(secret)) => hash.matches(secret),
+        (None, None) => true,
+        _ => false,
+    };
+    if proven {
+        return Ok(());
+    }
+    Err(client_authentication_failed())
+}
+
+/// The one error for every failed client authentication.
+pub fn client_authentication_failed() -> OAuthError {
+    ErrorCode::InvalidClient.with("client authentication failed")
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are the form-encoded id and secret,
+/// joined by `:` and Base64-encoded.
+fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
+    let malformed = || ErrorCode::InvalidClient.with("malformed HTTP Basic credentials");
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ErrorCode::InvalidClient.with(format!(
+            "unsupported authentication scheme `{scheme}`: use Basic or client_secret in the body"
+        )));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = form_decode(id);
+    let secret = form_decode(secret);
+    if id.is_empty() || secret.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, secret))
+}
+
+fn form_decode(component: &str) -> String {
+    form_urlencoded::parse(format!("v={component}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+    use crate::client::GrantType;
+    use crate::scope::ScopeSet;
+    use crate::secret::SecretHash;
+
+    #[track_caller]
+    fn check(authorization: Option<&str>, body: &str, expect: Expect) {
+        let form = FormParams::parse(body.as_bytes()).expect("form");
+        let actual = match presented_credentials(authorization, &form) {
+            Ok(presented) => {
+                format!("{} {} secret={:?}", presented.method.as_str(), presented.client_id, presented.secret)
+            }
+            Err(err) => format!("Err({err})"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    #[test]
+    fn methods() {
+        check(
+            Some(&basic("app", "s")),
+            "grant_type=client_credentials",
+            expect![[r#"client_secret_basic app secret=Some("s")"#]],
+        );
+        check(None, "client_id=app&client_secret=s", expect![[r#"client_secret_post app secret=Some("s")"#]]);
+        check(None, "client_id=app", expect!["none app secret=None"]);
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        check(
+            Some(&basic("my%20app", "a%3Ab+c")),
+            "",
+            expect![[r#"client_secret_basic my app secret=Some("a:b c")"#]],
+        );
+    }
+
+    #[test]
+    fn both_methods_at_once_are_refused() {
+        check(
+            Some(&basic("app", "s")),
+            "client_secret=s",
+            expect![
+                "Err(invalid_request: the client authenticated with both HTTP Basic and `client_secret`: use one method)"
+            ],
+        );
+        check(
+            Some(&basic("app", "s")),
+            "client_id=other",
+            expect![
+                "Err(invalid_request: `client_id` in the body differs from the one in the Authorization header)"
+            ],
+        );
+    }
+
+    #[test]
+    fn malformed_basic_headers() {
+        for header in [
+            "Basic".to_owned(),
+            "Basic !!!notbase64".to_owned(),
+            format!("Basic {}", STANDARD.encode("nocolon")),
+            basic("", "s"),
+        ] {
+            check(Some(&header), "", expect!["Err(invalid_client: malformed HTTP Basic credentials)"]);
+        }
+        check(
+            Some("Bearer abc"),
+            "",
+            expect![
+                "Err(invalid_client: unsupported authentication scheme `Bearer`: use Basic or client_secret in the body)"
+            ],
+        );
+    }
+
+    #[test]
+    fn no_credentials_at_all() {
+        check(
+            None,
+            "grant_type=client_credentials",
+            expect!["Err(invalid_client: client authentication is required)"],
+        );
+    }
+
+    fn client(secret: Option<&str>) -> Client {
+        Client {
+            client_id: "app".into(),
+            name: "App".into(),
+            org_url: None,
+            secret_hash: secret.map(SecretHash::of),
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: ScopeSet::default(),
+            default_scopes: ScopeSet::default(),
+            resources: vec![],
+            created_at: 0,
+        }
+    }
+
+    fn presented(secret: Option<&str>) -> PresentedCredentials {
+        PresentedCredentials {
+            client_id: "app".into(),
+            secret: secret.map(str::to_owned),
+            method: if secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None },
+        }
+    }
+
+    #[test]
+    fn authentication_outcomes() {
+        assert!(authenticate(&client(Some("right")), &presented(Some("right"))).is_ok());
+        assert!(authenticate(&client(None), &presented(None)).is_ok());
+        for (registered, sent) in
+            [(Some("right"), Some("wrong")), (Some("right"), None), (None, Some("anything"))]
+        {
+            let err = authenticate(&client(registered), &presented(sent)).expect_err("must fail");
+            assert_eq!(err, client_authentication_failed());
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let shown = format!("{:?}", presented(Some("hunter2")));
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}

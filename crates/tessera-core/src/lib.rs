@@ -1,0 +1,29 @@
+//! The OAuth 2.1 protocol, as plain functions over plain data.
+//!
+//! `tessera-core` owns every protocol rule Tessera enforces: parsing form pairs
+//! into typed requests, client authentication, scope math, grant decisions,
+//! registration metadata checks and the claims of the tokens it signs.
+//!
+//! It must not do I/O, know HTTP or SQL, read a clock or draw randomness: the
+//! current time, generated secrets and token identifiers come in as arguments,
+//! and signing goes through the [`jwt::Signer`] trait implemented elsewhere. That
+//! keeps every rule a synchronous function that a unit test can call directly.
+
+pub mod client;
+pub mod client_auth;
+pub mod error;
+pub mod grant;
+pub mod jwt;
+pub mod policy;
+pub mod redirect_uri;
+pub mod registration;
+pub mod request;
+pub mod resource;
+pub mod scope;
+pub mod secret;
+pub mod token;
+
+pub use error::{ErrorCode, OAuthError};
+
+/// Seconds since the Unix epoch; the core's only notion of time.
+pub type UnixTime = u64;

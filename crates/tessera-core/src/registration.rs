@@ -1,0 +1,282 @@
+//! Client registration metadata (RFC 7591 §2) and the rules it must meet,
+//! whoever registers the client: the CLI, the admin API or `/register`.
+
+use url::Url;
+
+use crate::UnixTime;
+use crate::client::{Client, GrantType};
+use crate::error::{ErrorCode, OAuthError};
+use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
+use crate::scope::{Scope, ScopeSet};
+use crate::secret::SecretHash;
+
+const MAX_NAME_CHARS: usize = 200;
+
+/// Metadata for a new client, as given by whoever registers it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientRegistration {
+    pub name: String,
+    pub org_url: Option<String>,
+    pub redirect_uris: Vec<String>,
+    /// Empty means the defaults: `client_credentials` for confidential clients,
+    /// plus `authorization_code` and `refresh_token` when redirect URIs are given.
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    /// `None` means every scope in `scopes`.
+    pub default_scopes: Option<Vec<String>>,
+    pub resources: Vec<String>,
+    pub public: bool,
+}
+
+/// Validates `registration` and builds the client record. `client_secret` is a
+/// freshly generated secret; only its hash is kept, and only for confidential clients.
+pub fn register_client(
+    registration: ClientRegistration,
+    known_scopes: &ScopeSet,
+    client_id: String,
+    client_secret: &str,
+    now: UnixTime,
+) -> Result<Client, OAuthError> {
+    let metadata = |why: String| ErrorCode::InvalidClientMetadata.with(why);
+    let name = registration.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(metadata(format!("the client name must be 1 to {MAX_NAME_CHARS} printable characters")));
+    }
+    let org_url = registration.org_url.as_deref().map(parse_org_url).transpose()?;
+
+    let mut redirect_uris: Vec<RedirectUri> = Vec::new();
+    for raw in &registration.redirect_uris {
+        let uri = RedirectUri::parse(raw)?;
+        if !redirect_uris.contains(&uri) {
+            redirect_uris.push(uri);
+        }
+    }
+
+    let grant_types = grant_types(&registration, !redirect_uris.is_empty())?;
+    let has = |grant: GrantType| grant_types.contains(&grant);
+    if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(ErrorCode::InvalidRedirectUri
+            .with("the authorization_code grant needs at least one redirect URI"));
+    }
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
+        return Err(metadata("the refresh_token grant needs the authorization_code grant".into()));
+    }
+    if registration.public && has(GrantType::ClientCredentials) {
+        return Err(metadata("public clients cannot use the client_credentials grant".into()));
+    }
+    if grant_types.is_empty() {
+        return Err(metadata("a public client needs redirect URIs for the authorization_code grant".into()));
+    }
+
+    let scopes = registered_scopes(&registration.scopes, known_scopes)?;
+    let default_scopes = match registration.default_scopes {
+        Some(defaults) => {
+            let defaults = registered_scopes(&defaults, known_scopes)?;
+            if !defaults.is_subset_of(&scopes) {
+                return Err(metadata("default scopes must be among the client's scopes".into()));
+            }
+            defaults
+        }
+        None => scopes.clone(),
+    };
+
+    let mut resources: Vec<Resource> = Vec::new();
+    for raw in &registration.resources {
+        let resource = Resource::parse(raw).map_err(|err| metadata(err.description))?;
+        if !resources.contains(&resource) {
+            resources.push(resource);
+        }
+    }
+
+    Ok(Client {
+        client_id,
+        name,
+        org_url,
+        secret_hash: (!registration.public).then(|| SecretHash::of(client_secret)),
+        redirect_uris,
+        grant_types,
+        scopes,
+        default_scopes,
+        resources,
+        created_at: now,
+    })
+}
+
+fn parse_org_url(raw: &str) -> Result<String, OAuthError> {
+    match Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(raw.to_owned()),
+        _ => Err(ErrorCode::InvalidClientMetadata
+            .with(format!("organisation URL `{raw}` must be an absolute http(s) URL"))),
+    }
+}
+
+fn grant_types(registration: &ClientRegistration, has_redirects: bool) -> Result<Vec<GrantType>, OAuthError> {
+    let mut grants: Vec<GrantType> = if registration.grant_types.is_empty() {
+        let mut defaults = Vec::new();
+        if !registration.public {
+            defaults.push(GrantType::ClientCredentials);
+        }
+        if has_redirects {
+            defaults.extend([GrantType::AuthorizationCode, GrantType::RefreshToken]);
+        }
+        defaults
+    } else {
+        registration
+            .grant_types
+            .iter()
+            .map(|raw| {
+                GrantType::parse(raw).ok_or_else(|| {
+                    ErrorCode::InvalidClientMetadata.with(format!(
+                        "unknown grant type `{raw}`; known: authorization_code, client_credentials, refresh_token"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    grants.sort();
+    grants.dedup();
+    Ok(grants)
+}
+
+fn registered_scopes(raw: &[String], known: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+    let scopes: ScopeSet = raw
+        .iter()
+        .map(|name| Scope::parse(name))
+        .collect::<Result<_, _>>()
+        .map_err(|err| ErrorCode::InvalidClientMetadata.with(err.description))?;
+    let unknown: Vec<&str> = scopes.missing_from(known).map(Scope::as_str).collect();
+    if !unknown.is_empty() {
+        return Err(ErrorCode::InvalidClientMetadata
+            .with(format!("unknown scope(s): {}; add them to the scope registry first", unknown.join(" "))));
+    }
+    Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    fn known() -> ScopeSet {
+        ScopeSet::parse("contact.read contact.write openid").expect("scopes")
+    }
+
+    fn base() -> ClientRegistration {
+        ClientRegistration {
+            name: "Billing app".into(),
+            scopes: vec!["contact.read".into()],
+            ..ClientRegistration::default()
+        }
+    }
+
+    #[track_caller]
+    fn check(registration: ClientRegistration, expect: Expect) {
+        let actual = match register_client(registration, &known(), "id-1".into(), "secret", 7) {
+            Ok(client) => format!(
+                "public={} grants={:?} scopes={} defaults={} redirects={:?}",
+                client.is_public(),
+                client.grant_types,
+                client.scopes,
+                client.default_scopes,
+                client.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>()
+            ),
+            Err(err) => format!("Err({err})"),
+        };
+        expect.assert_eq(&actual);
+    }
+
+    #[test]
+    fn confidential_defaults() {
+        check(
+            base(),
+            expect![
+                "public=false grants=[ClientCredentials] scopes=contact.read defaults=contact.read redirects=[]"
+            ],
+        );
+        check(
+            ClientRegistration {
+                redirect_uris: vec![
+                    "https://a.example.com/cb".into(),
+                    "https://a.example.com/cb".into(),
+                    "https://b.example.com/cb".into(),
+                ],
+                ..base()
+            },
+            expect![[
+                r#"public=false grants=[AuthorizationCode, ClientCredentials, RefreshToken] scopes=contact.read defaults=contact.read redirects=["https://a.example.com/cb", "https://b.example.com/cb"]"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn public_defaults_and_rules() {
+        check(
+            ClientRegistration { public: true, redirect_uris: vec!["com.example.app:/cb".into()], ..base() },
+            expect![[
+                r#"public=true grants=[AuthorizationCode, RefreshToken] scopes=contact.read defaults=contact.read redirects=["com.example.app:/cb"]"#
+            ]],
+        );
+        check(
+            ClientRegistration { public: true, ..base() },
+            expect![
+                "Err(invalid_client_metadata: a public client needs redirect URIs for the authorization_code grant)"
+            ],
+        );
+        check(
+            ClientRegistration { public: true, grant_types: vec!["client_credentials".into()], ..base() },
+            expect!["Err(invalid_client_metadata: public clients cannot use the client_credentials grant)"],
+        );
+    }
+
+    #[test]
+    fn metadata_errors() {
+        check(
+            ClientRegistration { name: "  ".into(), ..base() },
+            expect!["Err(invalid_client_metadata: the client name must be 1 to 200 printable characters)"],
+        );
+        check(
+            ClientRegistration { grant_types: vec!["password".into()], ..base() },
+            expect![
+                "Err(invalid_client_metadata: unknown grant type `password`; known: authorization_code, client_credentials, refresh_token)"
+            ],
+        );
+        check(
+            ClientRegistration { grant_types: vec!["authorization_code".into()], ..base() },
+            expect![
+                "Err(invalid_redirect_uri: the authorization_code grant needs at least one redirect URI)"
+            ],
+        );
+        check(
+            ClientRegistration { scopes: vec!["staff.read".into()], ..base() },
+            expect![
+                "Err(invalid_client_metadata: unknown scope(s): staff.read; add them to the scope registry first)"
+            ],
+        );
+        check(
+            ClientRegistration { default_scopes: Some(vec!["contact.write".into()]), ..base() },
+            expect!["Err(invalid_client_metadata: default scopes must be among the client's scopes)"],
+        );
+        check(
+            ClientRegistration { org_url: Some("ftp://x".into()), ..base() },
+            expect![
+                "Err(invalid_client_metadata: organisation URL `ftp://x` must be an absolute http(s) URL)"
+            ],
+        );
+        check(
+            ClientRegistration { redirect_uris: vec!["javascript:alert(1)".into()], ..base() },
+            expect!["Err(invalid_redirect_uri: `javascript:alert(1)` uses a scheme that is never allowed)"],
+        );
+        check(
+            ClientRegistration { resources: vec!["api".into()], ..base() },
+            expect!["Err(invalid_client_metadata: resource `api` is not an absolute URI)"],
+        );
+    }
+
+    #[test]
+    fn only_confidential_clients_keep_a_secret_hash() {
+        let client = register_client(base(), &known(), "id".into(), "s", 0).expect("valid");
+        assert!(client.secret_hash.is_some_and(|hash| hash.matches("s")));
+    }
+}

@@ -1,0 +1,102 @@
+//! Claims of the tokens Tessera signs, and the choice of their audience.
+
+use serde::Serialize;
+
+use crate::UnixTime;
+use crate::client::Client;
+use crate::error::{ErrorCode, OAuthError};
+use crate::policy::TokenPolicy;
+use crate::resource::Resource;
+use crate::scope::ScopeSet;
+
+/// The JOSE `typ` of an access token (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// An access token's claims, per the JWT profile of RFC 9068 §2.2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Audience,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    pub iat: UnixTime,
+    pub nbf: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+}
+
+/// `aud`: a string when there is one audience, an array when there are several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn from_resources(resources: Vec<String>) -> Audience {
+        match <[String; 1]>::try_from(resources) {
+            Ok([one]) => Audience::One(one),
+            Err(many) => Audience::Many(many),
+        }
+    }
+}
+
+/// A decision to issue an access token, ready to be signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenGrant {
+    pub claims: AccessTokenClaims,
+    pub scope: ScopeSet,
+    pub expires_in: u64,
+}
+
+impl AccessTokenGrant {
+    /// Builds the claims of a token for `subject`, issued to `client` at `now`.
+    pub fn new(
+        policy: &TokenPolicy,
+        client: &Client,
+        subject: String,
+        audience: Audience,
+        scope: ScopeSet,
+        now: UnixTime,
+        token_id: String,
+    ) -> AccessTokenGrant {
+        let claims = AccessTokenClaims {
+            iss: policy.issuer.clone(),
+            sub: subject,
+            aud: audience,
+            client_id: client.client_id.clone(),
+            scope: scope.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + policy.access_token_lifetime,
+            jti: token_id,
+        };
+        AccessTokenGrant { claims, scope, expires_in: policy.access_token_lifetime }
+    }
+}
+
+/// Chooses `aud` (RFC 8707): the requested resources, which the client must have
+/// been registered for; else every resource of the client; else the default.
+pub fn resolve_audience(
+    policy: &TokenPolicy,
+    client: &Client,
+    requested: Vec<Resource>,
+) -> Result<Audience, OAuthError> {
+    if requested.is_empty() {
+        if client.resources.is_empty() {
+            return Ok(Audience::One(policy.default_audience.clone()));
+        }
+        let all = client.resources.iter().map(|r| r.as_str().to_owned()).collect();
+        return Ok(Audience::from_resources(all));
+    }
+    if let Some(foreign) = requested.iter().find(|r| !client.resources.contains(r)) {
+        return Err(ErrorCode::InvalidTarget
+            .with(format!("the client is not registered for the resource `{foreign}`")));
+    }
+    let mut names: Vec<String> = requested.into_iter().map(|r| r.as_str().to_owned()).collect();
+    names.dedup();
+    Ok(Audience::from_resources(names))
+}

@@ -1,0 +1,289 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! `TESSERA_*` environment variables (`__` for nesting), then command-line flags.
+//!
+//! [`RawConfig`] mirrors the file and is what the layers merge into;
+//! [`Config::resolve`] checks it without I/O and produces the typed [`Config`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+/// The configuration file and environment, as written by the operator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Issuer URL (`iss` of every token, base of every endpoint). Defaults to
+    /// `http://` (or `https://` with TLS) plus the listen address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory holding the SQLite database.
+    pub data_dir: PathBuf,
+    /// Allow an `http` issuer on a non-loopback host (only behind a TLS proxy).
+    pub allow_insecure_http_issuer: bool,
+    /// Lifetime of access tokens, e.g. "1h" or "15m".
+    #[serde(with = "humantime_serde")]
+    pub access_token_lifetime: Duration,
+    /// `aud` of tokens when neither request nor client names a resource; defaults to the issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_audience: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain and private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawTls>,
+}
+
+/// `[tls]` in the file; `TESSERA_TLS__CERT` / `TESSERA_TLS__KEY` in the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM file with the certificate chain.
+    pub cert: PathBuf,
+    /// PEM file with the private key.
+    pub key: PathBuf,
+}
+
+impl Default for RawConfig {
+    fn default() -> RawConfig {
+        RawConfig {
+            issuer: None,
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./tessera-data"),
+            allow_insecure_http_issuer: false,
+            access_token_lifetime: Duration::from_secs(3600),
+            default_audience: None,
+            tls: None,
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Explicit issuer, without a trailing slash; `None` derives it from the bound address.
+    pub issuer: Option<String>,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub allow_insecure_http_issuer: bool,
+    pub access_token_lifetime: Duration,
+    pub default_audience: Option<String>,
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A configuration problem, naming the setting and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Load(Box<figment::Error>),
+    #[error("`{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, message: message.into() }
+}
+
+impl Config {
+    /// Merges defaults, the TOML file (if any), `TESSERA_*` variables and flags.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(invalid("--config", format!("{} is not a readable file", file.display())));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let raw: RawConfig = figment
+            .merge(Env::prefixed("TESSERA_").split("__").ignore(&["config", "log"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|err| ConfigError::Load(Box::new(err)))?;
+        Config::resolve(raw)
+    }
+
+    /// Checks a raw configuration and types its values.
+    pub fn resolve(raw: RawConfig) -> Result<Config, ConfigError> {
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            invalid("listen", format!("`{}` is not an address like 127.0.0.1:8080", raw.listen))
+        })?;
+        let issuer = raw
+            .issuer
+            .as_deref()
+            .map(|issuer| check_issuer(issuer, raw.allow_insecure_http_issuer))
+            .transpose()?;
+        if raw.access_token_lifetime < Duration::from_secs(1)
+            || raw.access_token_lifetime > Duration::from_secs(86_400)
+        {
+            return Err(invalid("access_token_lifetime", "must be between 1s and 24h"));
+        }
+        if let Some(audience) = &raw.default_audience
+            && Url::parse(audience).is_err()
+        {
+            return Err(invalid("default_audience", "must be an absolute URI"));
+        }
+        Ok(Config {
+            issuer,
+            listen,
+            data_dir: raw.data_dir,
+            allow_insecure_http_issuer: raw.allow_insecure_http_issuer,
+            access_token_lifetime: raw.access_token_lifetime,
+            default_audience: raw.default_audience,
+            tls: raw.tls.map(|tls| TlsFiles { cert: tls.cert, key: tls.key }),
+        })
+    }
+
+    /// A configuration for tests: loopback on a random port, data in `data_dir`.
+    pub fn for_test(data_dir: &Path) -> Config {
+        Config {
+            issuer: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            allow_insecure_http_issuer: false,
+            access_token_lifetime: Duration::from_secs(3600),
+            default_audience: None,
+            tls: None,
+        }
+    }
+
+    /// The SQLite database file inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("tessera.db")
+    }
+
+    /// The issuer for a server bound to `local_addr`.
+    pub fn issuer_for(&self, local_addr: SocketAddr) -> Result<String, ConfigError> {
+        if let Some(issuer) = &self.issuer {
+            return Ok(issuer.clone());
+        }
+        if local_addr.ip().is_unspecified() {
+            return Err(invalid(
+                "issuer",
+                format!(
+                    "listening on {local_addr} needs an explicit issuer: the URL clients use to reach this server"
+                ),
+            ));
+        }
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        check_issuer(&format!("{scheme}://{local_addr}"), self.allow_insecure_http_issuer)
+    }
+}
+
+/// RFC 8414 §2: an `https` URL with no query or fragment. `http` only on loopback,
+/// unless the operator explicitly allows it.
+fn check_issuer(raw: &str, allow_insecure_http: bool) -> Result<String, ConfigError> {
+    let url = Url::parse(raw).map_err(|_| invalid("issuer", format!("`{raw}` is not an absolute URL")))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("issuer", "must not have a query or fragment (RFC 8414 §2)"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) || allow_insecure_http => {}
+        "http" => {
+            return Err(invalid(
+                "issuer",
+                format!(
+                    "`{raw}` uses http on a non-loopback host; use https, or set allow_insecure_http_issuer = true if TLS ends at a proxy"
+                ),
+            ));
+        }
+        other => return Err(invalid("issuer", format!("scheme `{other}` is not http or https"))),
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawConfig {
+        RawConfig::default()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let config = Config::resolve(raw()).expect("defaults resolve");
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(config.issuer_for(config.listen).expect("issuer"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn http_issuer_only_on_loopback() {
+        let refused = Config::resolve(RawConfig { issuer: Some("http://auth.example.com".into()), ..raw() });
+        assert!(matches!(refused, Err(ConfigError::Invalid { key: "issuer", .. })), "{refused:?}");
+        let allowed = Config::resolve(RawConfig {
+            issuer: Some("http://auth.example.com/".into()),
+            allow_insecure_http_issuer: true,
+            ..raw()
+        })
+        .expect("explicitly allowed");
+        assert_eq!(allowed.issuer.as_deref(), Some("http://auth.example.com"));
+        for ok in ["https://auth.example.com", "http://localhost:8080", "http://[::1]:8080"] {
+            assert!(Config::resolve(RawConfig { issuer: Some(ok.into()), ..raw() }).is_ok(), "{ok}");
+        }
+        let query = Config::resolve(RawConfig { issuer: Some("https://a.example.com/?x=1".into()), ..raw() });
+        assert!(query.is_err());
+    }
+
+    #[test]
+    fn unspecified_listen_address_needs_an_issuer() {
+        let config = Config::resolve(RawConfig { listen: "0.0.0.0:8080".into(), ..raw() }).expect("resolves");
+        let err = config.issuer_for(config.listen).expect_err("needs issuer");
+        assert!(err.to_string().starts_with("`issuer`: listening on 0.0.0.0:8080"), "{err}");
+    }
+
+    #[test]
+    fn file_and_overrides_layer_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("tessera.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\naccess_token_lifetime = \"15m\"\ndata_dir = \"/from/file\"\n",
+        )
+        .expect("write");
+        let overrides = Overrides { data_dir: Some("/from/flag".into()), ..Overrides::default() };
+        let config = Config::load(Some(&file), &overrides).expect("loads");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.access_token_lifetime, Duration::from_secs(900));
+        assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("tessera.toml");
+        std::fs::write(&file, "listn = \"127.0.0.1:9000\"\n").expect("write");
+        let err = Config::load(Some(&file), &Overrides::default()).expect_err("typo");
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+}

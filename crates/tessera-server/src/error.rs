@@ -1,0 +1,98 @@
+//! The server's one error type, and how each error becomes an HTTP response.
+//!
+//! OAuth errors get their RFC status and a JSON body (RFC 6749 §5.2) with
+//! `Cache-Control: no-store`; `invalid_client` is a 401 with a `WWW-Authenticate`
+//! challenge. Internal errors are logged and answered with a bare 500.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tessera_core::{ErrorCode, OAuthError};
+use tessera_store::StoreError;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// The body is over the endpoint's limit, in bytes.
+    #[error("request body exceeds {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("method not allowed; use {0}")]
+    MethodNotAllowed(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<tessera_core::jwt::SigningError> for ServerError {
+    fn from(err: tessera_core::jwt::SigningError) -> ServerError {
+        ServerError::Internal(err.to_string())
+    }
+}
+
+/// The HTTP status of an OAuth error code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn oauth_json(status: StatusCode, code: &str, description: &str) -> Response {
+    let body = json!({ "error": code, "error_description": description });
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        match self {
+            ServerError::OAuth(err) => {
+                let mut response = oauth_json(status_of(err.code), err.code.as_str(), &err.description);
+                if err.code == ErrorCode::InvalidClient {
+                    // RFC 6749 §5.2 and RFC 9110 §11.6.1: a 401 names the scheme to use.
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"tessera\", charset=\"UTF-8\""),
+                    );
+                }
+                response
+            }
+            ServerError::PayloadTooLarge(limit) => oauth_json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                &format!("request body exceeds {limit} bytes"),
+            ),
+            ServerError::MethodNotAllowed(allowed) => {
+                let mut response = oauth_json(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "invalid_request",
+                    &format!("method not allowed; use {allowed} with a form body"),
+                );
+                response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+                response
+            }
+            ServerError::NotFound => (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({ "error": "not_found", "error_description": "no such endpoint" })),
+            )
+                .into_response(),
+            internal => {
+                tracing::error!(error = %internal, "internal error");
+                oauth_json(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Signing keys: generated on first start, kept in the store, parsed once into
+//! in-memory key pairs (re-parsing per token would double the signing cost).
+
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use tessera_core::UnixTime;
+use tessera_core::jwt::{Algorithm, Signer, SigningError};
+use tessera_store::{KeyState, SigningKeyRecord, Store};
+
+use crate::error::ServerError;
+
+/// The keys a running server signs with, and the JWKS it publishes.
+pub struct KeySet {
+    /// ES256: signs access tokens.
+    pub access_token_signer: Arc<SigningKey>,
+    /// RS256: kept ready for ID tokens, and published.
+    pub id_token_signer: Arc<SigningKey>,
+    /// `{"keys": [...]}`, serialized once.
+    pub jwks_json: Arc<str>,
+}
+
+impl KeySet {
+    /// Loads the current key of each algorithm, creating it on first start.
+    pub async fn load_or_create(store: &dyn Store, now: UnixTime) -> Result<KeySet, ServerError> {
+        let access_token_signer = Arc::new(current_key(store, Algorithm::Es256, now).await?);
+        let id_token_signer = Arc::new(current_key(store, Algorithm::Rs256, now).await?);
+        let published = store
+            .list_published_keys()
+            .await?
+            .iter()
+            .map(|record| SigningKey::from_record(record).map(|key| key.public_jwk()))
+            .collect::<Result<Vec<Value>, ServerError>>()?;
+        Ok(KeySet {
+            access_token_signer,
+            id_token_signer,
+            jwks_json: json!({ "keys": published }).to_string().into(),
+        })
+    }
+}
+
+async fn current_key(
+    store: &dyn Store,
+    algorithm: Algorithm,
+    now: UnixTime,
+) -> Result<SigningKey, ServerError> {
+    if let Some(record) = store.find_current_key(algorithm).await? {
+        return SigningKey::from_record(&record);
+    }
+    let generated = SigningKey::generate_record(algorithm, now)?;
+    store.create_current_key_if_absent(&generated).await?;
+    // Another process may have won the race; whichever key is current is ours.
+    let record = store.find_current_key(algorithm).await?.ok_or_else(|| {
+        ServerError::Internal(format!("no current {} key after creating one", algorithm.as_str()))
+    })?;
+    SigningKey::from_record(&record)
+}
+
+enum Pair {
+    Es256(EcdsaKeyPair),
+    Rs256(RsaKeyPair),
+}
+
+/// A parsed private key with its `kid`.
+pub struct SigningKey {
+    kid: String,
+    pair: Pair,
+    rng: SystemRandom,
+}
+
+impl SigningKey {
+    fn generate_record(algorithm: Algorithm, now: UnixTime) -> Result<SigningKeyRecord, ServerError> {
+        let failed = |_| ServerError::Internal(format!("could not generate an {} key", algorithm.as_str()));
+        let private_key_der = match algorithm {
+            Algorithm::Es256 => {
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                    .map_err(failed)?
+                    .as_ref()
+                    .to_vec()
+            }
+            Algorithm::Rs256 => RsaKeyPair::generate(KeySize::Rsa2048)
+                .map_err(failed)?
+                .as_der()
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+        };
+        let mut record = SigningKeyRecord {
+            kid: String::new(),
+            algorithm,
+            state: KeyState::Current,
+            private_key_der,
+            created_at: now,
+        };
+        record.kid = SigningKey::from_record(&record)?.thumbprint();
+        Ok(record)
+    }
+
+    fn from_record(record: &SigningKeyRecord) -> Result<SigningKey, ServerError> {
+        let rejected = |err: aws_lc_rs::error::KeyRejected| {
+            ServerError::Internal(format!("stored key {} is unusable: {err}", record.kid))
+        };
+        let pair = match record.algorithm {
+            Algorithm::Es256 => Pair::Es256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &record.private_key_der)
+                    .map_err(rejected)?,
+            ),
+            Algorithm::Rs256 => {
+                Pair::Rs256(RsaKeyPair::from_pkcs8(&record.private_key_der).map_err(rejected)?)
+            }
+        };
+        Ok(SigningKey { kid: record.kid.clone(), pair, rng: SystemRandom::new() })
+    }
+
+    /// The public key's required JWK members, in lexicographic order (RFC 7638 §3.2).
+    fn required_members(&self) -> Value {
+        match &self.pair {
+            Pair::Es256(pair) => {
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let point = pair.public_key().as_ref();
+                json!({
+                    "crv": "P-256",
+                    "kty": "EC",
+                    "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                    "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+                })
+            }
+            Pair::Rs256(pair) => {
+                let public = pair.public_key();
+                json!({
+                    "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+                    "kty": "RSA",
+                    "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+                })
+            }
+        }
+    }
+
+    /// RFC 7638 JWK thumbprint: the `kid` of a generated key.
+    fn thumbprint(&self) -> String {
+        // serde_json's map is sorted and compact, as §3.3 requires.
+        let canonical = self.required_members().to_string();
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()))
+    }
+
+    fn public_jwk(&self) -> Value {
+        let mut jwk = self.required_members();
+        if let Value::Object(members) = &mut jwk {
+            members.insert("kid".into(), Value::String(self.kid.clone()));
+            members.insert("use".into(), Value::String("sig".into()));
+            members.insert("alg".into(), Value::String(self.algorithm().as_str().into()));
+        }
+        jwk
+    }
+}
+
+impl Signer for SigningKey {
+    fn algorithm(&self) -> Algorithm {
+        match self.pair {
+            Pair::Es256(_) => Algorithm::Es256,
+            Pair::Rs256(_) => Algorithm::Rs256,
+        }
+    }
+
+    fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        let failed = |_| SigningError(format!("{} signature failed", self.algorithm().as_str()));
+        match &self.pair {
+            Pair::Es256(pair) => Ok(pair.sign(&self.rng, message).map_err(failed)?.as_ref().to_vec()),
+            Pair::Rs256(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut signature).map_err(failed)?;
+                Ok(signature)
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Tessera's HTTP server: axum routes around `tessera-core`.
+//!
+//! This crate owns everything about the wire: routes, extractors, JSON bodies,
+//! status codes and headers, TLS, plus the glue that loads what a protocol rule
+//! needs from the store, calls the core, and persists or signs its decision. It
+//! must not re-implement a protocol check: every `if` about OAuth lives in the core.
+//!
+//! Entry points: [`Server::start`] then [`Server::run`] for a process, and
+//! [`routes::app`] for an in-process router.
+
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod random;
+pub mod registry;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
+use tessera_core::UnixTime;
+use tessera_core::policy::TokenPolicy;
+use tessera_store::SqliteStore;
+
+pub use config::Config;
+pub use error::ServerError;
+
+use crate::keys::KeySet;
+use crate::state::AppState;
+
+/// The current time, for the core's `now` arguments.
+pub fn unix_now() -> UnixTime {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0)
+}
+
+/// Opens (creating and migrating if needed) the store the configuration names.
+pub async fn open_store(config: &Config) -> Result<SqliteStore, ServerError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|err| {
+        ServerError::Internal(format!(
+            "cannot create the data directory {}: {err}",
+            config.data_dir.display()
+        ))
+    })?;
+    Ok(SqliteStore::open(&config.database_path()).await?)
+}
+
+/// A server that has opened its store, loaded its keys and bound its socket,
+/// but does not accept connections until [`Server::run`].
+pub struct Server {
+    listener: std::net::TcpListener,
+    router: Router,
+    issuer: String,
+    tls: Option<RustlsConfig>,
+}
+
+impl Server {
+    pub async fn start(config: Config) -> Result<Server, ServerError> {
+        let store = Arc::new(open_store(&config).await?);
+        let keys = KeySet::load_or_create(store.as_ref(), unix_now()).await?;
+        let tls = match &config.tls {
+            Some(files) => {
+                Some(RustlsConfig::from_pem_file(&files.cert, &files.key).await.map_err(|err| {
+                    ServerError::Internal(format!(
+                        "cannot load TLS certificate {} and key {}: {err}",
+                        files.cert.display(),
+                        files.key.display()
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        let listener = std::net::TcpListener::bind(config.listen)
+            .map_err(|err| ServerError::Internal(format!("cannot listen on {}: {err}", config.listen)))?;
+        listener.set_nonblocking(true)?;
+        let issuer = config.issuer_for(listener.local_addr()?)?;
+        let policy = TokenPolicy {
+            issuer: issuer.clone(),
+            access_token_lifetime: config.access_token_lifetime.as_secs(),
+            default_audience: config.default_audience.clone().unwrap_or_else(|| issuer.clone()),
+        };
+        let router = routes::app(AppState::new(store, keys, policy));
+        Ok(Server { listener, router, issuer, tls })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        match self.tls {
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let on_shutdown = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+                });
+                axum_server::from_tcp_rustls(self.listener, tls).handle(handle).serve(service).await?;
+            }
+            None => {
+                let listener = tokio::net::TcpListener::from_std(self.listener)?;
+                axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+            }
+        }
+        Ok(())
+    }
+}

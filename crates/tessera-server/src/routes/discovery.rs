@@ -1,0 +1,38 @@
+//! Authorization server metadata (RFC 8414, OpenID Connect Discovery) and the
+//! JWKS. Metadata lists only what this server really does.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tessera_core::client_auth::AuthMethod;
+
+use crate::error::ServerError;
+use crate::state::AppState;
+
+pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ServerError> {
+    let scopes: Vec<String> =
+        state.store().list_scopes().await?.into_iter().map(|record| record.name.to_string()).collect();
+    Ok(Json(json!({
+        "issuer": state.issuer(),
+        "token_endpoint": state.endpoint("/token"),
+        "jwks_uri": state.endpoint("/jwks.json"),
+        "scopes_supported": scopes,
+        // No authorization endpoint yet, so no response types.
+        "response_types_supported": [],
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": [
+            AuthMethod::ClientSecretBasic.as_str(),
+            AuthMethod::ClientSecretPost.as_str(),
+        ],
+    })))
+}
+
+pub(super) async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = state.keys().jwks_json.to_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}

@@ -1,0 +1,54 @@
+//! Extractors that turn raw requests into the core's input types, refusing
+//! anything RFC 6749 does not allow before a handler runs.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use tessera_core::ErrorCode;
+use tessera_core::request::FormParams;
+
+use crate::error::ServerError;
+
+/// Token-endpoint bodies are a few hundred bytes; anything near this is abuse.
+pub(crate) const FORM_BODY_LIMIT: usize = 16 * 1024;
+
+/// A form-encoded POST body, with the request's `Authorization` header.
+pub(crate) struct OAuthForm {
+    pub(crate) params: FormParams,
+    pub(crate) authorization: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = ServerError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<OAuthForm, ServerError> {
+        if request.uri().query().is_some_and(|query| !query.is_empty()) {
+            return Err(ErrorCode::InvalidRequest
+                .with("parameters and credentials must be sent in the form body, never in the URL query")
+                .into());
+        }
+        let headers = request.headers();
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        if !is_form {
+            return Err(ErrorCode::InvalidRequest
+                .with("the body must be application/x-www-form-urlencoded")
+                .into());
+        }
+        let authorization = match headers.get(header::AUTHORIZATION) {
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| ErrorCode::InvalidClient.with("malformed HTTP Basic credentials"))?
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
+            .await
+            .map_err(|_| ServerError::PayloadTooLarge(FORM_BODY_LIMIT))?;
+        Ok(OAuthForm { params: FormParams::parse(&body)?, authorization })
+    }
+}

@@ -1,0 +1,45 @@
+//! The HTTP surface: which path goes to which handler, and the layers around them.
+
+mod discovery;
+mod extract;
+mod health;
+mod token;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ServerError;
+use crate::state::AppState;
+
+/// The complete application, ready to serve.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/token", post(token::token).fallback(not_post))
+        .route("/jwks.json", get(discovery::jwks))
+        .route("/.well-known/openid-configuration", get(discovery::metadata))
+        .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_post() -> ServerError {
+    ServerError::MethodNotAllowed("POST")
+}
+
+async fn not_found() -> ServerError {
+    ServerError::NotFound
+}

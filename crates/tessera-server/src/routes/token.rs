@@ -1,0 +1,61 @@
+//! `POST /token` (RFC 6749 §3.2): authenticate the client, decide the grant in
+//! the core, sign, answer.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tessera_core::client_auth::{authenticate, client_authentication_failed, presented_credentials};
+use tessera_core::grant::TokenRequest;
+use tessera_core::grant::client_credentials::grant_client_credentials;
+use tessera_core::jwt;
+use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
+
+use crate::error::ServerError;
+use crate::random::new_token_id;
+use crate::routes::extract::OAuthForm;
+use crate::state::AppState;
+use crate::unix_now;
+
+/// RFC 6749 §5.1 success body.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    scope: String,
+}
+
+pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
+    let request = TokenRequest::parse(&form.params)?;
+    let presented = presented_credentials(form.authorization.as_deref(), &form.params)?;
+    let client =
+        state.store().find_client(&presented.client_id).await?.ok_or_else(client_authentication_failed)?;
+    authenticate(&client, &presented)?;
+
+    let grant = match request {
+        TokenRequest::ClientCredentials(request) => {
+            grant_client_credentials(state.policy(), &client, request, unix_now(), new_token_id()?)?
+        }
+    };
+    tracing::info!(client_id = %client.client_id, grant_type = %"client_credentials", jti = %grant.claims.jti, "token issued");
+    token_response(&state, grant)
+}
+
+fn token_response(state: &AppState, grant: AccessTokenGrant) -> Result<Response, ServerError> {
+    let access_token =
+        jwt::encode(state.keys().access_token_signer.as_ref(), ACCESS_TOKEN_TYP, &grant.claims)?;
+    let body = TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: grant.expires_in,
+        scope: grant.scope.to_string(),
+    };
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}

@@ -1,0 +1,80 @@
+//! Discovery documents and the JWKS.
+
+use serde_json::Value;
+use tessera_testkit::TestApp;
+
+#[tokio::test]
+async fn both_metadata_documents_describe_what_is_supported() {
+    let app = TestApp::spawn().await;
+    app.add_scope("contact.read").await;
+    for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+        let metadata = app.get_json(path).await;
+        assert_eq!(
+            metadata["issuer"],
+            app.base_url.as_str(),
+            "{path}: issuer equals the URL it was fetched under (RFC 8414 §3.3)"
+        );
+        assert_eq!(metadata["token_endpoint"], app.url("/token"));
+        assert_eq!(metadata["jwks_uri"], app.url("/jwks.json"));
+        assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials"]));
+        assert_eq!(
+            metadata["token_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post"])
+        );
+        assert_eq!(metadata["scopes_supported"], serde_json::json!(["contact.read"]));
+        assert!(metadata.get("authorization_endpoint").is_none(), "no endpoint is listed before it exists");
+    }
+}
+
+#[tokio::test]
+async fn jwks_publishes_the_es256_and_rs256_public_keys_only() {
+    let app = TestApp::spawn().await;
+    let response = app.http.get(app.url("/jwks.json")).send().await.expect("jwks");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/jwk-set+json");
+    let jwks: Value = response.json().await.expect("json");
+    let keys = jwks["keys"].as_array().expect("keys");
+    let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().expect("alg")).collect();
+    algs.sort_unstable();
+    assert_eq!(algs, ["ES256", "RS256"]);
+    for key in keys {
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].as_str().is_some_and(|kid| kid.len() == 43), "kid is a SHA-256 thumbprint");
+        for private_member in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(
+                key.get(private_member).is_none(),
+                "private member `{private_member}` must never be published"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn keys_survive_a_restart_on_the_same_data_dir() {
+    let dir = tempfile::tempdir().expect("dir");
+    let kids = |jwks: Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k["kid"].as_str().expect("kid").to_owned())
+            .collect()
+    };
+    let data_dir = dir.path().to_owned();
+    let first = TestApp::spawn_with(|config| config.data_dir = data_dir.clone()).await;
+    let before = kids(first.get_json("/jwks.json").await);
+    drop(first);
+    let second = TestApp::spawn_with(|config| config.data_dir = data_dir.clone()).await;
+    assert_eq!(kids(second.get_json("/jwks.json").await), before);
+}
+
+#[tokio::test]
+async fn health_and_unknown_paths() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.http.get(app.url("/healthz")).send().await.expect("healthz").status(), 200);
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.expect("readyz").status(), 200);
+    let missing = app.http.get(app.url("/nope")).send().await.expect("404");
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.expect("json 404");
+    assert_eq!(body["error"], "not_found");
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: a real server on a random port, real HTTP clients.
+
+mod client_credentials;
+mod discovery;
+mod token_errors;

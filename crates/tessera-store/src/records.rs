@@ -1,0 +1,56 @@
+//! Records the store keeps that are not protocol types of the core.
+
+use tessera_core::UnixTime;
+use tessera_core::jwt::Algorithm;
+use tessera_core::scope::Scope;
+
+/// A named scope with the description shown to people (consent, console).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRecord {
+    pub name: Scope,
+    pub description: String,
+    pub created_at: UnixTime,
+}
+
+/// Where a signing key is in its life: published ahead, signing, or kept for verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Next,
+    Current,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Current => "current",
+            KeyState::Retired => "retired",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<KeyState> {
+        [KeyState::Next, KeyState::Current, KeyState::Retired].into_iter().find(|state| state.as_str() == raw)
+    }
+}
+
+/// A signing key pair as stored: PKCS#8 DER of the private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub state: KeyState,
+    pub private_key_der: Vec<u8>,
+    pub created_at: UnixTime,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}

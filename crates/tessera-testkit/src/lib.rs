@@ -1,0 +1,139 @@
+//! Test harness: [`TestApp::spawn`] starts the real server on a random
+//! loopback port with a fresh SQLite store in a temporary directory, and offers
+//! typed helpers to seed it and talk to it. Dev-only: never shipped.
+
+use std::sync::LazyLock;
+
+use reqwest::header::CONTENT_TYPE;
+use tessera_core::registration::ClientRegistration;
+use tessera_server::config::Config;
+use tessera_server::registry::{self, CreatedClient};
+use tessera_server::{Server, open_store, unix_now};
+use tessera_store::SqliteStore;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().try_init();
+    }
+});
+
+/// A running server with its own data directory; stopped when dropped.
+pub struct TestApp {
+    pub base_url: String,
+    /// Redirects off, so tests see every 3xx themselves.
+    pub http: reqwest::Client,
+    /// A second handle on the server's database, as the CLI would open it.
+    pub store: SqliteStore,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a configuration adjusted by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        LazyLock::force(&TRACING);
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let mut config = Config::for_test(data_dir.path());
+        configure(&mut config);
+        let server = Server::start(config.clone()).await.expect("server starts");
+        let base_url = server.issuer().to_owned();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        let store = open_store(&config).await.expect("second store handle");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        TestApp { base_url, http, store, config, shutdown: Some(shutdown), task, _data_dir: data_dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn add_scope(&self, name: &str) {
+        registry::create_scope(&self.store, name, &format!("Access to {name}"), unix_now())
+            .await
+            .expect("scope added");
+    }
+
+    pub async fn register(&self, registration: ClientRegistration) -> CreatedClient {
+        registry::create_client(&self.store, registration, unix_now()).await.expect("client registered")
+    }
+
+    /// Adds `scopes` to the registry and registers a confidential
+    /// client_credentials client holding them. Returns (client_id, client_secret).
+    pub async fn confidential_client(&self, scopes: &[&str]) -> (String, String) {
+        for scope in scopes {
+            if !self.store_has_scope(scope).await {
+                self.add_scope(scope).await;
+            }
+        }
+        let created = self
+            .register(ClientRegistration {
+                name: "Test app".into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                ..ClientRegistration::default()
+            })
+            .await;
+        let secret = created.client_secret.expect("confidential clients get a secret");
+        (created.client.client_id, secret)
+    }
+
+    async fn store_has_scope(&self, name: &str) -> bool {
+        tessera_store::Store::list_scopes(&self.store)
+            .await
+            .expect("list scopes")
+            .iter()
+            .any(|record| record.name.as_str() == name)
+    }
+
+    /// POSTs a form to `/token` as a well-behaved client would.
+    pub async fn post_token(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/token"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(form))
+            .send()
+            .await
+            .expect("token request sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.http.get(self.url(path)).send().await.expect("request sent");
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.expect("json body")
+    }
+}
+
+/// Encodes pairs as `application/x-www-form-urlencoded`.
+pub fn form_body(form: &[(&str, &str)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.task.abort();
+    }
+}

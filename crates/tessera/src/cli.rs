@@ -1,0 +1,114 @@
+//! The command-line contract. Scripts rely on it: extend it, never break it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "A self-hosted OAuth 2.1 / OpenID Connect authorization server")]
+pub(crate) struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Directory of the SQLite database [default: ./tessera-data; env: TESSERA_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the authorization server.
+    Serve(ServeArgs),
+    /// Manage registered client applications.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage the scope registry.
+    #[command(subcommand)]
+    Scope(ScopeCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; env: TESSERA_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Issuer URL [default: derived from the listen address; env: TESSERA_ISSUER].
+    #[arg(long, value_name = "URL")]
+    pub(crate) issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub(crate) enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Register an application and print its client_id and secret (shown only once).
+    Create(CreateClientArgs),
+    /// List registered applications.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Show one application (never its secret).
+    Show {
+        client_id: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Delete an application.
+    Delete { client_id: String },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateClientArgs {
+    /// Application name, shown to users.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// URL of the organisation or application.
+    #[arg(long, value_name = "URL")]
+    pub(crate) org_url: Option<String>,
+    /// Redirect URI (repeatable).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// Scope the application may be given (repeatable); must be in the registry.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub(crate) scopes: Vec<String>,
+    /// Scope given when a request names none (repeatable) [default: every --scope].
+    #[arg(long = "default-scope", value_name = "SCOPE")]
+    pub(crate) default_scopes: Vec<String>,
+    /// Grant type (repeatable): client_credentials, authorization_code, refresh_token.
+    #[arg(long = "grant-type", value_name = "TYPE")]
+    pub(crate) grant_types: Vec<String>,
+    /// Resource (API identifier, an absolute URI) tokens may be issued for (repeatable).
+    #[arg(long = "resource", value_name = "URI")]
+    pub(crate) resources: Vec<String>,
+    /// A public client (native or browser app) without a secret.
+    #[arg(long)]
+    pub(crate) public: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScopeCommand {
+    /// Add a scope to the registry.
+    Add {
+        name: String,
+        /// What the scope allows, as shown to users on consent pages.
+        #[arg(long)]
+        description: String,
+    },
+    /// List the registry.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Delete a scope no client holds.
+    Delete { name: String },
+}

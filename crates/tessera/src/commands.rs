@@ -1,0 +1,209 @@
+//! One function per command: resolve configuration, call the server crate, print.
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use tessera_core::registration::ClientRegistration;
+use tessera_server::config::{Config, Overrides};
+use tessera_server::registry::{self, ClientView};
+use tessera_server::{Server, open_store, unix_now};
+use tessera_store::Store;
+
+use crate::cli::{Cli, ClientCommand, Command, CreateClientArgs, Output, ScopeCommand};
+
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let mut overrides = Overrides { data_dir: cli.data_dir.clone(), ..Overrides::default() };
+    if let Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen.clone();
+        overrides.issuer = args.issuer.clone();
+    }
+    let config = Config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(_) => serve(config).await,
+            Command::Client(command) => client(&config, command).await,
+            Command::Scope(command) => scope(&config, command).await,
+        }
+    })
+}
+
+async fn serve(config: Config) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
+        )
+        .init();
+    let database = config.database_path();
+    let server = Server::start(config).await?;
+    let issuer = server.issuer().to_owned();
+    println!("Tessera is listening on {}", server.local_addr());
+    println!("  issuer:    {issuer}");
+    println!("  discovery: {issuer}/.well-known/openid-configuration");
+    println!("  database:  {}", database.display());
+    println!();
+    println!("Next, from another terminal: add a scope and register an application:");
+    println!("  tessera scope add contact.read --description \"Read your contacts\"");
+    println!("  tessera client create --name \"My app\" --scope contact.read");
+    server.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn client(config: &Config, command: ClientCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        ClientCommand::Create(args) => create_client(&store, args).await,
+        ClientCommand::List { output } => {
+            let clients = store.list_clients().await?;
+            match output {
+                Output::Json => {
+                    let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
+                    println!("{}", serde_json::to_string_pretty(&views)?);
+                }
+                Output::Text => {
+                    if clients.is_empty() {
+                        println!("no clients; register one with `tessera client create --name NAME`");
+                    }
+                    for client in &clients {
+                        let kind = if client.is_public() { "public" } else { "confidential" };
+                        println!(
+                            "{}  {}  ({kind}; scopes: {})",
+                            client.client_id, client.name, client.scopes
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::Show { client_id, output } => {
+            let Some(client) = store.find_client(&client_id).await? else {
+                bail!("no client with id `{client_id}`");
+            };
+            let view = ClientView::from(&client);
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&view)?),
+                Output::Text => print_client(&view),
+            }
+            Ok(())
+        }
+        ClientCommand::Delete { client_id } => {
+            if !store.delete_client(&client_id).await? {
+                bail!("no client with id `{client_id}`");
+            }
+            println!("deleted client {client_id}");
+            Ok(())
+        }
+    }
+}
+
+async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> {
+    let registration = ClientRegistration {
+        name: args.name,
+        org_url: args.org_url,
+        redirect_uris: args.redirect_uris,
+        grant_types: args.grant_types,
+        scopes: args.scopes,
+        default_scopes: (!args.default_scopes.is_empty()).then_some(args.default_scopes),
+        resources: args.resources,
+        public: args.public,
+    };
+    let created = registry::create_client(store, registration, unix_now()).await?;
+    let view = ClientView::from(&created.client);
+    match args.output {
+        Output::Json => {
+            let mut value = serde_json::to_value(&view)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("client_secret".into(), json!(created.client_secret));
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Output::Text => {
+            println!("Registered \"{}\".", view.name);
+            println!("  client_id:     {}", view.client_id);
+            match &created.client_secret {
+                Some(secret) => {
+                    println!("  client_secret: {secret}");
+                    println!();
+                    println!(
+                        "Save the client secret now: only its hash is stored, and it cannot be shown again."
+                    );
+                }
+                None => println!("  (public client: no secret; it must use PKCE)"),
+            }
+            println!("  grant types:   {}", view.grant_types.join(" "));
+            println!("  scopes:        {}", view.scopes.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn print_client(view: &ClientView) {
+    let list = |items: &[String]| if items.is_empty() { "-".to_owned() } else { items.join(" ") };
+    println!("client_id:      {}", view.client_id);
+    println!("name:           {}", view.name);
+    println!("org_url:        {}", view.org_url.as_deref().unwrap_or("-"));
+    println!("type:           {}", if view.public { "public" } else { "confidential" });
+    println!("redirect_uris:  {}", list(&view.redirect_uris));
+    println!("grant_types:    {}", list(&view.grant_types));
+    println!("scopes:         {}", list(&view.scopes));
+    println!("default_scopes: {}", list(&view.default_scopes));
+    println!("resources:      {}", list(&view.resources));
+    println!("created_at:     {}", view.created_at);
+}
+
+async fn scope(config: &Config, command: ScopeCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        ScopeCommand::Add { name, description } => {
+            let record = registry::create_scope(&store, &name, &description, unix_now()).await?;
+            println!("added scope {}", record.name);
+        }
+        ScopeCommand::List { output } => {
+            let scopes = store.list_scopes().await?;
+            match output {
+                Output::Json => {
+                    let list: Vec<_> = scopes
+                        .iter()
+                        .map(|s| json!({ "name": s.name.as_str(), "description": s.description }))
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                }
+                Output::Text => {
+                    for s in &scopes {
+                        println!("{}  {}", s.name, s.description);
+                    }
+                }
+            }
+        }
+        ScopeCommand::Delete { name } => {
+            if !store.delete_scope(&name).await? {
+                bail!("no scope named `{name}`");
+            }
+            println!("deleted scope {name}");
+        }
+    }
+    Ok(())
+}

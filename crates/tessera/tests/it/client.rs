@@ -1,0 +1,107 @@
+//! `tessera client …` and `tessera scope …` on a data directory.
+
+use crate::util::{Dir, json};
+
+#[test]
+fn create_shows_the_secret_once_and_never_again() {
+    let dir = Dir::new();
+    dir.run(&["scope", "add", "contact.read", "--description", "Read contacts"]);
+    let created = json(&dir.run(&[
+        "client",
+        "create",
+        "--name",
+        "Billing",
+        "--org-url",
+        "https://billing.example.com",
+        "--redirect-uri",
+        "https://billing.example.com/cb",
+        "--redirect-uri",
+        "https://billing.example.com/cb2",
+        "--scope",
+        "contact.read",
+        "--output",
+        "json",
+    ]));
+    let client_id = created["client_id"].as_str().expect("client_id");
+    let secret = created["client_secret"].as_str().expect("client_secret");
+    assert!(secret.len() >= 43, "at least 256 bits of base64url");
+    assert_eq!(created["redirect_uris"].as_array().map(Vec::len), Some(2));
+
+    let shown = dir.run(&["client", "show", client_id, "--output", "json"]);
+    assert!(!shown.contains(secret), "show never prints the secret");
+    assert_eq!(json(&shown)["name"], "Billing");
+    let text = dir.run(&["client", "show", client_id]);
+    assert!(text.contains("Billing") && !text.contains(secret));
+    let listed = dir.run(&["client", "list", "--output", "json"]);
+    assert!(listed.contains(client_id) && !listed.contains(secret));
+
+    let db = std::fs::read(crate::util::data_db(dir.path())).expect("database file");
+    let needle = secret.as_bytes();
+    assert!(!db.windows(needle.len()).any(|w| w == needle), "the secret is not stored in clear");
+
+    dir.run(&["client", "delete", client_id]);
+    let err = dir.run_failing(&["client", "show", client_id]);
+    assert_eq!(err.trim(), format!("error: no client with id `{client_id}`"));
+}
+
+#[test]
+fn text_output_warns_that_the_secret_is_shown_once() {
+    let dir = Dir::new();
+    let out = dir.run(&["client", "create", "--name", "Reporter"]);
+    assert!(out.contains("client_id:") && out.contains("client_secret:"));
+    assert!(out.contains("cannot be shown again"), "{out}");
+}
+
+#[test]
+fn errors_exit_non_zero_with_one_line() {
+    let dir = Dir::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["client", "create", "--name", "X", "--scope", "nope"], "unknown scope(s): nope"),
+        (
+            &["client", "create", "--name", "X", "--redirect-uri", "http://evil.example.com/cb"],
+            "must use https",
+        ),
+        (&["client", "create", "--name", "X", "--grant-type", "password"], "unknown grant type `password`"),
+        (&["scope", "add", "bad scope", "--description", "x"], "is not a valid scope"),
+        (&["client", "delete", "ghost"], "no client with id `ghost`"),
+    ];
+    for (args, expected) in cases {
+        let stderr = dir.run_failing(args);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn scope_in_use_cannot_be_deleted() {
+    let dir = Dir::new();
+    dir.run(&["scope", "add", "contact.read", "--description", "Read contacts"]);
+    let scopes = json(&dir.run(&["scope", "list", "--output", "json"]));
+    assert_eq!(scopes[0]["description"], "Read contacts");
+    let created =
+        json(&dir.run(&["client", "create", "--name", "A", "--scope", "contact.read", "--output", "json"]));
+    let stderr = dir.run_failing(&["scope", "delete", "contact.read"]);
+    assert!(stderr.contains("still granted"), "{stderr}");
+    dir.run(&["client", "delete", created["client_id"].as_str().expect("id")]);
+    dir.run(&["scope", "delete", "contact.read"]);
+}
+
+#[test]
+fn data_dir_comes_from_flag_env_or_config_file() {
+    let dir = Dir::new();
+    dir.run(&["--data-dir", "from-flag", "scope", "add", "a", "--description", "A"]);
+    assert!(dir.path().join("from-flag/tessera.db").is_file());
+
+    let mut command = dir.command(&["scope", "add", "b", "--description", "B"]);
+    command.env("TESSERA_DATA_DIR", "from-env");
+    assert!(command.status().expect("run").success());
+    assert!(dir.path().join("from-env/tessera.db").is_file());
+
+    std::fs::write(dir.path().join("tessera.toml"), "data_dir = \"from-file\"\n").expect("config");
+    dir.run(&["--config", "tessera.toml", "scope", "add", "c", "--description", "C"]);
+    assert!(dir.path().join("from-file/tessera.db").is_file());
+
+    std::fs::write(dir.path().join("typo.toml"), "data_dri = \"x\"\n").expect("config");
+    let stderr = dir.run_failing(&["--config", "typo.toml", "scope", "list"]);
+    assert!(stderr.contains("data_dri"), "{stderr}");
+}

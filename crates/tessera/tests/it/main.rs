@@ -1,0 +1,5 @@
+//! Tests of the `tessera` binary itself, each in a fresh temporary directory.
+
+mod client;
+mod serve;
+mod util;

@@ -1,0 +1,102 @@
+//! Running the built binary in a temporary directory (ripgrep's `Dir` +
+//! `TestCommand` idea), and a `tessera serve` process that stops when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub(crate) struct Dir {
+    tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    pub(crate) fn new() -> Dir {
+        Dir { tmp: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// `tessera ARGS` in this directory, with no `TESSERA_*` from the outside.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command.current_dir(self.path()).args(args);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("TESSERA_") {
+                command.env_remove(name);
+            }
+        }
+        command
+    }
+
+    /// Runs and asserts success; returns stdout.
+    #[track_caller]
+    pub(crate) fn run(&self, args: &[&str]) -> String {
+        let output = self.command(args).output().expect("run tessera");
+        assert!(
+            output.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs and asserts failure; returns stderr.
+    #[track_caller]
+    pub(crate) fn run_failing(&self, args: &[&str]) -> String {
+        let output: Output = self.command(args).output().expect("run tessera");
+        assert!(!output.status.success(), "tessera {args:?} should fail");
+        String::from_utf8(output.stderr).expect("utf-8 stderr")
+    }
+}
+
+/// A `tessera serve` child process, killed on drop.
+pub(crate) struct ServeProcess {
+    child: Child,
+    pub(crate) issuer: String,
+}
+
+impl ServeProcess {
+    pub(crate) fn start(mut command: Command) -> ServeProcess {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (found, issuer) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(issuer) = line.trim().strip_prefix("issuer:") {
+                    let _ = found.send(issuer.trim().to_owned());
+                }
+            }
+        });
+        let issuer = match issuer.recv_timeout(Duration::from_secs(30)) {
+            Ok(issuer) => issuer,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("tessera serve did not print its issuer within 30s");
+            }
+        };
+        ServeProcess { child, issuer }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).expect("stdout is JSON")
+}
+
+pub(crate) fn data_db(dir: &Path) -> PathBuf {
+    dir.join("tessera-data").join("tessera.db")
+}
