@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::UnixTime;
+use crate::client_auth::AuthMethod;
 use crate::error::{ErrorCode, OAuthError};
 use crate::redirect_uri::RedirectUri;
 use crate::resource::Resource;
@@ -17,6 +18,16 @@ pub struct Client {
     pub org_url: Option<String>,
     /// `None` for a public client, which cannot keep a secret.
     pub secret_hash: Option<SecretHash>,
+    /// The secret replaced by the last rotation, accepted until its grace period ends.
+    pub previous_secret: Option<PreviousSecret>,
+    /// `token_endpoint_auth_method` as registered (RFC 7591 §2).
+    pub auth_method: AuthMethod,
+    /// A disabled client cannot authenticate, and its tokens are inactive.
+    pub disabled: bool,
+    /// May introspect tokens issued to other clients (a resource server's permission).
+    pub may_introspect_any_token: bool,
+    /// RFC 7592 registration access token, for clients registered through `/register`.
+    pub registration_token_hash: Option<SecretHash>,
     pub redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     /// Every scope the client may be given.
@@ -45,6 +56,13 @@ impl Client {
         Err(ErrorCode::UnauthorizedClient
             .with(format!("the client is not allowed to use the `{grant_type}` grant")))
     }
+}
+
+/// A rotated-out secret and the time it stops working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub hash: SecretHash,
+    pub expires_at: UnixTime,
 }
 
 /// The grant types Tessera knows (RFC 6749 §4, §6).

@@ -8,12 +8,13 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::UnixTime;
 use crate::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::request::FormParams;
 
 /// How a request authenticated its client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
@@ -21,6 +22,13 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    pub const ALL: [AuthMethod; 3] =
+        [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::None];
+
+    pub fn parse(raw: &str) -> Option<AuthMethod> {
+        AuthMethod::ALL.into_iter().find(|method| method.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
@@ -79,14 +87,29 @@ pub fn presented_credentials(
     Ok(PresentedCredentials { client_id: client_id.to_owned(), secret, method })
 }
 
-/// Checks presented credentials against the registered client.
-pub fn authenticate(client: &Client, presented: &PresentedCredentials) -> Result<(), OAuthError> {
+/// Checks presented credentials against the registered client at `now`.
+///
+/// A confidential client may use either secret method whatever it registered:
+/// both carry the same secret over TLS, and OAuth 2.1 leaves the choice to the client.
+pub fn authenticate(
+    client: &Client,
+    presented: &PresentedCredentials,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
     let proven = match (&client.secret_hash, &presented.secret) {
-        (Some(hash), Some(secret)) => hash.matches(secret),
+        (Some(hash), Some(secret)) => {
+            // Both comparisons always run, so timing does not tell which secret matched.
+            let current = hash.matches(secret);
+            let previous = client
+                .previous_secret
+                .as_ref()
+                .is_some_and(|previous| previous.hash.matches(secret) && now < previous.expires_at);
+            current | previous
+        }
         (None, None) => true,
         _ => false,
     };
-    if proven {
+    if proven && !client.disabled {
         return Ok(());
     }
     Err(client_authentication_failed())
@@ -130,9 +153,12 @@ mod tests {
     use expect_test::{Expect, expect};
 
     use super::*;
-    use crate::client::GrantType;
-    use crate::scope::ScopeSet;
+    use crate::fixtures;
     use crate::secret::SecretHash;
+
+    fn client(secret: Option<&str>) -> Client {
+        Client { secret_hash: secret.map(SecretHash::of), ..fixtures::client("app") }
+    }
 
     #[track_caller]
     fn check(authorization: Option<&str>, body: &str, expect: Expect) {
@@ -216,21 +242,6 @@ mod tests {
         );
     }
 
-    fn client(secret: Option<&str>) -> Client {
-        Client {
-            client_id: "app".into(),
-            name: "App".into(),
-            org_url: None,
-            secret_hash: secret.map(SecretHash::of),
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: ScopeSet::default(),
-            default_scopes: ScopeSet::default(),
-            resources: vec![],
-            created_at: 0,
-        }
-    }
-
     fn presented(secret: Option<&str>) -> PresentedCredentials {
         PresentedCredentials {
             client_id: "app".into(),
@@ -241,14 +252,33 @@ mod tests {
 
     #[test]
     fn authentication_outcomes() {
-        assert!(authenticate(&client(Some("right")), &presented(Some("right"))).is_ok());
-        assert!(authenticate(&client(None), &presented(None)).is_ok());
+        assert!(authenticate(&client(Some("right")), &presented(Some("right")), 0).is_ok());
+        assert!(authenticate(&client(None), &presented(None), 0).is_ok());
         for (registered, sent) in
             [(Some("right"), Some("wrong")), (Some("right"), None), (None, Some("anything"))]
         {
-            let err = authenticate(&client(registered), &presented(sent)).expect_err("must fail");
+            let err = authenticate(&client(registered), &presented(sent), 0).expect_err("must fail");
             assert_eq!(err, client_authentication_failed());
         }
+    }
+
+    #[test]
+    fn rotated_secret_works_until_its_grace_period_ends() {
+        let mut rotated = client(Some("new"));
+        rotated.previous_secret =
+            Some(crate::client::PreviousSecret { hash: SecretHash::of("old"), expires_at: 100 });
+        assert!(authenticate(&rotated, &presented(Some("new")), 99).is_ok());
+        assert!(authenticate(&rotated, &presented(Some("old")), 99).is_ok());
+        assert!(authenticate(&rotated, &presented(Some("old")), 100).is_err());
+        assert!(authenticate(&rotated, &presented(Some("new")), 100).is_ok());
+    }
+
+    #[test]
+    fn disabled_clients_cannot_authenticate() {
+        let mut disabled = client(Some("right"));
+        disabled.disabled = true;
+        let err = authenticate(&disabled, &presented(Some("right")), 0).expect_err("disabled");
+        assert_eq!(err, client_authentication_failed());
     }
 
     #[test]

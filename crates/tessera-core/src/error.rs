@@ -21,6 +21,10 @@ pub enum ErrorCode {
     InvalidScope,
     /// RFC 8707 §2: the requested resource is invalid or not allowed for the client.
     InvalidTarget,
+    /// RFC 7009 §2.2.1: the server cannot revoke this type of token.
+    UnsupportedTokenType,
+    /// RFC 6750 §3.1: a Bearer token is missing, expired, revoked or malformed.
+    InvalidToken,
     /// RFC 7591 §3.2.2: a redirect URI in registration metadata is invalid.
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: a registration metadata field is invalid.
@@ -38,6 +42,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
         }

@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The JWS algorithms Tessera signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,6 +65,46 @@ pub fn encode<C: Serialize>(signer: &dyn Signer, typ: &str, claims: &C) -> Resul
     Ok(token)
 }
 
+/// The protected header fields Tessera reads when verifying.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct JwsHeader {
+    pub alg: String,
+    #[serde(default)]
+    pub typ: Option<String>,
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// RFC 7515 §4.1.11: extensions that must be understood; Tessera understands none.
+    #[serde(default)]
+    pub crit: Option<serde_json::Value>,
+}
+
+/// A compact JWS taken apart, signature not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwsParts<'a> {
+    pub header: JwsHeader,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`: what the signature covers.
+    pub signing_input: &'a str,
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Splits and decodes a compact JWS; `None` if it is not well formed or asks
+/// for critical extensions.
+pub fn split(token: &str) -> Option<JwsParts<'_>> {
+    let (signing_input, signature) = token.rsplit_once('.')?;
+    let (header, payload) = signing_input.split_once('.')?;
+    let header: JwsHeader = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    if header.crit.is_some() {
+        return None;
+    }
+    Some(JwsParts {
+        header,
+        signing_input,
+        payload: URL_SAFE_NO_PAD.decode(payload).ok()?,
+        signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
+    })
+}
+
 fn json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, SigningError> {
     serde_json::to_vec(value).map_err(|err| SigningError(err.to_string()))
 }
@@ -85,6 +125,21 @@ mod tests {
         fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
             Ok(message.len().to_be_bytes().to_vec())
         }
+    }
+
+    #[test]
+    fn split_round_trips_and_refuses_malformed_tokens() {
+        let token = encode(&FakeSigner, "at+jwt", &serde_json::json!({"sub": "a"})).expect("signs");
+        let parts = split(&token).expect("well formed");
+        assert_eq!(parts.header.alg, "ES256");
+        assert_eq!(parts.header.kid.as_deref(), Some("k1"));
+        assert_eq!(parts.payload, br#"{"sub":"a"}"#);
+        assert_eq!(parts.signing_input, &token[..token.rfind('.').expect("dot")]);
+        for bad in ["", "a.b", "a.b.c.d", "!!.e30.sig", "e30.e30.!!"] {
+            assert!(split(bad).is_none(), "{bad}");
+        }
+        let crit = format!("{}.e30.AA", URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","crit":["exp"]}"#));
+        assert!(split(&crit).is_none(), "critical extensions are refused");
     }
 
     #[test]

@@ -13,17 +13,22 @@ pub mod client;
 pub mod client_auth;
 pub mod error;
 pub mod grant;
+pub mod introspection;
 pub mod jwt;
 pub mod policy;
 pub mod redirect_uri;
 pub mod registration;
 pub mod request;
 pub mod resource;
+pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod token;
 
 pub use error::{ErrorCode, OAuthError};
+
+#[cfg(test)]
+mod fixtures;
 
 /// Seconds since the Unix epoch; the core's only notion of time.
 pub type UnixTime = u64;

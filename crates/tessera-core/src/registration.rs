@@ -5,6 +5,7 @@ use url::Url;
 
 use crate::UnixTime;
 use crate::client::{Client, GrantType};
+use crate::client_auth::AuthMethod;
 use crate::error::{ErrorCode, OAuthError};
 use crate::redirect_uri::RedirectUri;
 use crate::resource::Resource;
@@ -27,6 +28,11 @@ pub struct ClientRegistration {
     pub default_scopes: Option<Vec<String>>,
     pub resources: Vec<String>,
     pub public: bool,
+    /// RFC 7591 `token_endpoint_auth_method`; `none` makes the client public.
+    pub token_endpoint_auth_method: Option<String>,
+    /// Lets the client introspect every token (for resource servers); never
+    /// granted through dynamic registration.
+    pub may_introspect_any_token: bool,
 }
 
 /// Validates `registration` and builds the client record. `client_secret` is a
@@ -44,6 +50,8 @@ pub fn register_client(
         return Err(metadata(format!("the client name must be 1 to {MAX_NAME_CHARS} printable characters")));
     }
     let org_url = registration.org_url.as_deref().map(parse_org_url).transpose()?;
+    let auth_method = auth_method(&registration)?;
+    let registration = ClientRegistration { public: auth_method == AuthMethod::None, ..registration };
 
     let mut redirect_uris: Vec<RedirectUri> = Vec::new();
     for raw in &registration.redirect_uris {
@@ -94,6 +102,11 @@ pub fn register_client(
         name,
         org_url,
         secret_hash: (!registration.public).then(|| SecretHash::of(client_secret)),
+        previous_secret: None,
+        auth_method,
+        disabled: false,
+        may_introspect_any_token: registration.may_introspect_any_token,
+        registration_token_hash: None,
         redirect_uris,
         grant_types,
         scopes,
@@ -101,6 +114,48 @@ pub fn register_client(
         resources,
         created_at: now,
     })
+}
+
+/// Applies new metadata to an existing client (RFC 7592 §2.2), keeping its id,
+/// secrets, permissions and registration token. Switching between public and
+/// confidential is refused: it would need a new secret or leave one dangling.
+pub fn reregister_client(
+    existing: &Client,
+    registration: ClientRegistration,
+    known_scopes: &ScopeSet,
+) -> Result<Client, OAuthError> {
+    let registration =
+        ClientRegistration { may_introspect_any_token: existing.may_introspect_any_token, ..registration };
+    // The placeholder secret is discarded below: the client keeps its own.
+    let updated =
+        register_client(registration, known_scopes, existing.client_id.clone(), "", existing.created_at)?;
+    if updated.is_public() != existing.is_public() {
+        return Err(ErrorCode::InvalidClientMetadata
+            .with("a client cannot switch between public and confidential; register a new one"));
+    }
+    Ok(Client {
+        secret_hash: existing.secret_hash.clone(),
+        previous_secret: existing.previous_secret.clone(),
+        disabled: existing.disabled,
+        registration_token_hash: existing.registration_token_hash.clone(),
+        ..updated
+    })
+}
+
+fn auth_method(registration: &ClientRegistration) -> Result<AuthMethod, OAuthError> {
+    let Some(raw) = &registration.token_endpoint_auth_method else {
+        return Ok(if registration.public { AuthMethod::None } else { AuthMethod::ClientSecretBasic });
+    };
+    let method = AuthMethod::parse(raw).ok_or_else(|| {
+        ErrorCode::InvalidClientMetadata.with(format!(
+            "unknown token_endpoint_auth_method `{raw}`; known: client_secret_basic, client_secret_post, none"
+        ))
+    })?;
+    if registration.public && method != AuthMethod::None {
+        return Err(ErrorCode::InvalidClientMetadata
+            .with("a public client authenticates with `none`, not a secret method"));
+    }
+    Ok(method)
 }
 
 fn parse_org_url(raw: &str) -> Result<String, OAuthError> {
@@ -272,6 +327,71 @@ mod tests {
             ClientRegistration { resources: vec!["api".into()], ..base() },
             expect!["Err(invalid_client_metadata: resource `api` is not an absolute URI)"],
         );
+    }
+
+    #[test]
+    fn auth_methods() {
+        check(
+            ClientRegistration { token_endpoint_auth_method: Some("private_key_jwt".into()), ..base() },
+            expect![
+                "Err(invalid_client_metadata: unknown token_endpoint_auth_method `private_key_jwt`; known: client_secret_basic, client_secret_post, none)"
+            ],
+        );
+        check(
+            ClientRegistration {
+                token_endpoint_auth_method: Some("none".into()),
+                redirect_uris: vec!["https://spa.example.com/cb".into()],
+                ..base()
+            },
+            expect![[
+                r#"public=true grants=[AuthorizationCode, RefreshToken] scopes=contact.read defaults=contact.read redirects=["https://spa.example.com/cb"]"#
+            ]],
+        );
+        let post = register_client(
+            ClientRegistration { token_endpoint_auth_method: Some("client_secret_post".into()), ..base() },
+            &known(),
+            "id".into(),
+            "s",
+            0,
+        )
+        .expect("valid");
+        assert_eq!(post.auth_method, AuthMethod::ClientSecretPost);
+    }
+
+    #[test]
+    fn reregistration_keeps_identity_and_secrets() {
+        let mut existing = register_client(base(), &known(), "id".into(), "s", 7).expect("valid");
+        existing.disabled = true;
+        existing.may_introspect_any_token = true;
+        let updated = reregister_client(
+            &existing,
+            ClientRegistration { name: "New name".into(), scopes: vec!["contact.write".into()], ..base() },
+            &known(),
+        )
+        .expect("valid update");
+        assert_eq!(updated.name, "New name");
+        assert_eq!(updated.scopes.to_string(), "contact.write");
+        assert_eq!(
+            (
+                updated.client_id.as_str(),
+                updated.created_at,
+                updated.disabled,
+                updated.may_introspect_any_token
+            ),
+            ("id", 7, true, true)
+        );
+        assert!(updated.secret_hash.is_some_and(|hash| hash.matches("s")));
+
+        let to_public = reregister_client(
+            &existing,
+            ClientRegistration {
+                token_endpoint_auth_method: Some("none".into()),
+                redirect_uris: vec!["https://a.example.com/cb".into()],
+                ..base()
+            },
+            &known(),
+        );
+        assert_eq!(to_public.map_err(|e| e.code), Err(ErrorCode::InvalidClientMetadata));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Claims of the tokens Tessera signs, and the choice of their audience.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::UnixTime;
 use crate::client::Client;
@@ -13,13 +13,13 @@ use crate::scope::ScopeSet;
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// An access token's claims, per the JWT profile of RFC 9068 §2.2.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
     pub aud: Audience,
     pub client_id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scope: String,
     pub iat: UnixTime,
     pub nbf: UnixTime,
@@ -28,7 +28,7 @@ pub struct AccessTokenClaims {
 }
 
 /// `aud`: a string when there is one audience, an array when there are several (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Audience {
     One(String),

@@ -11,6 +11,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use tessera_core::secret::SecretHash;
 use url::{Host, Url};
 
 /// The configuration file and environment, as written by the operator.
@@ -36,6 +37,10 @@ pub struct RawConfig {
     /// Serve HTTPS with this PEM certificate chain and private key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<RawTls>,
+    /// A fixed RFC 7591 initial access token for `/register` (at least 32
+    /// characters); tokens made by `tessera registration-token create` work too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_access_token: Option<String>,
 }
 
 /// `[tls]` in the file; `TESSERA_TLS__CERT` / `TESSERA_TLS__KEY` in the environment.
@@ -58,6 +63,7 @@ impl Default for RawConfig {
             access_token_lifetime: Duration::from_secs(3600),
             default_audience: None,
             tls: None,
+            initial_access_token: None,
         }
     }
 }
@@ -84,6 +90,8 @@ pub struct Config {
     pub access_token_lifetime: Duration,
     pub default_audience: Option<String>,
     pub tls: Option<TlsFiles>,
+    /// Hash of the configured initial access token; the token itself is not kept.
+    pub initial_access_token: Option<SecretHash>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +124,7 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         let raw: RawConfig = figment
-            .merge(Env::prefixed("TESSERA_").split("__").ignore(&["config", "log"]))
+            .merge(Env::prefixed("TESSERA_").split("__").filter(|key| is_known_key(key.as_str())))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|err| ConfigError::Load(Box::new(err)))?;
@@ -143,7 +151,18 @@ impl Config {
         {
             return Err(invalid("default_audience", "must be an absolute URI"));
         }
+        let initial_access_token = match raw.initial_access_token.as_deref().map(str::trim) {
+            Some(token) if token.len() < 32 => {
+                return Err(invalid(
+                    "initial_access_token",
+                    "must be at least 32 characters; generate one with `tessera registration-token create`",
+                ));
+            }
+            Some(token) => Some(SecretHash::of(token)),
+            None => None,
+        };
         Ok(Config {
+            initial_access_token,
             issuer,
             listen,
             data_dir: raw.data_dir,
@@ -164,6 +183,7 @@ impl Config {
             access_token_lifetime: Duration::from_secs(3600),
             default_audience: None,
             tls: None,
+            initial_access_token: None,
         }
     }
 
@@ -188,6 +208,38 @@ impl Config {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         check_issuer(&format!("{scheme}://{local_addr}"), self.allow_insecure_http_issuer)
     }
+}
+
+/// Top-level keys of [`RawConfig`], as environment variables name them.
+const KNOWN_KEYS: &[&str] = &[
+    "issuer",
+    "listen",
+    "data_dir",
+    "allow_insecure_http_issuer",
+    "access_token_lifetime",
+    "default_audience",
+    "tls",
+    "initial_access_token",
+];
+
+/// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).
+const OTHER_VARIABLES: &[&str] = &["TESSERA_CONFIG", "TESSERA_LOG"];
+
+fn is_known_key(key: &str) -> bool {
+    let top_level = key.split('.').next().unwrap_or(key);
+    KNOWN_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top_level))
+}
+
+/// `TESSERA_*` variables that no setting reads: likely typos, worth a warning.
+pub fn unexpected_env_vars() -> Vec<String> {
+    std::env::vars()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.strip_prefix("TESSERA_").is_some_and(|key| {
+                !OTHER_VARIABLES.contains(&name.as_str()) && !is_known_key(&key.replace("__", "."))
+            })
+        })
+        .collect()
 }
 
 /// RFC 8414 §2: an `https` URL with no query or fragment. `http` only on loopback,
@@ -276,6 +328,14 @@ mod tests {
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.access_token_lifetime, Duration::from_secs(900));
         assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+    }
+
+    #[test]
+    fn environment_keys_are_recognised_by_their_top_level_name() {
+        assert!(is_known_key("data_dir"));
+        assert!(is_known_key("tls.cert"));
+        assert!(!is_known_key("data_dri"));
+        assert!(!is_known_key("bin"));
     }
 
     #[test]

@@ -42,18 +42,23 @@ impl From<tessera_core::jwt::SigningError> for ServerError {
 /// The HTTP status of an OAuth error code.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         _ => StatusCode::BAD_REQUEST,
     }
 }
 
-fn oauth_json(status: StatusCode, code: &str, description: &str) -> Response {
-    let body = json!({ "error": code, "error_description": description });
-    let mut response = (status, axum::Json(body)).into_response();
+/// Marks a response as never to be cached: it carries tokens, secrets or their state.
+pub fn no_store(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+fn oauth_json(status: StatusCode, code: &str, description: &str) -> Response {
+    let body = json!({ "error": code, "error_description": description });
+    no_store((status, axum::Json(body)))
 }
 
 impl IntoResponse for ServerError {
@@ -61,12 +66,16 @@ impl IntoResponse for ServerError {
         match self {
             ServerError::OAuth(err) => {
                 let mut response = oauth_json(status_of(err.code), err.code.as_str(), &err.description);
-                if err.code == ErrorCode::InvalidClient {
-                    // RFC 6749 §5.2 and RFC 9110 §11.6.1: a 401 names the scheme to use.
-                    response.headers_mut().insert(
-                        header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static("Basic realm=\"tessera\", charset=\"UTF-8\""),
-                    );
+                // RFC 6749 §5.2, RFC 6750 §3 and RFC 9110 §11.6.1: a 401 names the scheme to use.
+                let challenge = match err.code {
+                    ErrorCode::InvalidClient => Some("Basic realm=\"tessera\", charset=\"UTF-8\""),
+                    ErrorCode::InvalidToken => Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
+                    _ => None,
+                };
+                if let Some(challenge) = challenge {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
                 }
                 response
             }

@@ -1,25 +1,30 @@
 //! Signing keys: generated on first start, kept in the store, parsed once into
 //! in-memory key pairs (re-parsing per token would double the signing cost).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, UnparsedPublicKey, VerificationAlgorithm,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tessera_core::UnixTime;
-use tessera_core::jwt::{Algorithm, Signer, SigningError};
+use tessera_core::jwt::{self, Algorithm, Signer, SigningError};
+use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_store::{KeyState, SigningKeyRecord, Store};
 
 use crate::error::ServerError;
 
 /// The keys a running server signs with, and the JWKS it publishes.
 pub struct KeySet {
+    /// Public keys of every published key, by `kid`, for verifying our own tokens.
+    verifiers: HashMap<String, Verifier>,
     /// ES256: signs access tokens.
     pub access_token_signer: Arc<SigningKey>,
     /// RS256: kept ready for ID tokens, and published.
@@ -33,18 +38,52 @@ impl KeySet {
     pub async fn load_or_create(store: &dyn Store, now: UnixTime) -> Result<KeySet, ServerError> {
         let access_token_signer = Arc::new(current_key(store, Algorithm::Es256, now).await?);
         let id_token_signer = Arc::new(current_key(store, Algorithm::Rs256, now).await?);
-        let published = store
-            .list_published_keys()
-            .await?
-            .iter()
-            .map(|record| SigningKey::from_record(record).map(|key| key.public_jwk()))
-            .collect::<Result<Vec<Value>, ServerError>>()?;
+        let mut published = Vec::new();
+        let mut verifiers = HashMap::new();
+        for record in store.list_published_keys().await? {
+            let key = SigningKey::from_record(&record)?;
+            published.push(key.public_jwk());
+            verifiers.insert(key.kid.clone(), key.verifier());
+        }
         Ok(KeySet {
+            verifiers,
             access_token_signer,
             id_token_signer,
             jwks_json: json!({ "keys": published }).to_string().into(),
         })
     }
+}
+
+impl KeySet {
+    /// The claims of an access token this server signed, if its signature checks
+    /// out. Header `alg` must be the algorithm of the key named by `kid`, so
+    /// `none`, HMAC with a public key, or a foreign key never verify. Expiry and
+    /// revocation are the caller's (the core's) to judge.
+    pub fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
+        let parts = jwt::split(token)?;
+        if parts.header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return None;
+        }
+        let verifier = self.verifiers.get(parts.header.kid.as_deref()?)?;
+        if parts.header.alg != verifier.algorithm.as_str() {
+            return None;
+        }
+        let algorithm: &'static dyn VerificationAlgorithm = match verifier.algorithm {
+            Algorithm::Es256 => &ECDSA_P256_SHA256_FIXED,
+            Algorithm::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
+        };
+        UnparsedPublicKey::new(algorithm, &verifier.public_key)
+            .verify(parts.signing_input.as_bytes(), &parts.signature)
+            .ok()?;
+        serde_json::from_slice(&parts.payload).ok()
+    }
+}
+
+/// A public key as the verifier needs it.
+struct Verifier {
+    algorithm: Algorithm,
+    /// SEC1 point for EC, PKCS#1 `RSAPublicKey` DER for RSA.
+    public_key: Vec<u8>,
 }
 
 async fn current_key(
@@ -149,6 +188,14 @@ impl SigningKey {
         // serde_json's map is sorted and compact, as §3.3 requires.
         let canonical = self.required_members().to_string();
         URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()))
+    }
+
+    fn verifier(&self) -> Verifier {
+        let public_key = match &self.pair {
+            Pair::Es256(pair) => pair.public_key().as_ref().to_vec(),
+            Pair::Rs256(pair) => pair.public_key().as_ref().to_vec(),
+        };
+        Verifier { algorithm: self.algorithm(), public_key }
     }
 
     fn public_jwk(&self) -> Value {

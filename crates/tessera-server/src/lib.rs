@@ -83,7 +83,7 @@ impl Server {
             access_token_lifetime: config.access_token_lifetime.as_secs(),
             default_audience: config.default_audience.clone().unwrap_or_else(|| issuer.clone()),
         };
-        let router = routes::app(AppState::new(store, keys, policy));
+        let router = routes::app(AppState::new(store, keys, policy, config.initial_access_token.clone()));
         Ok(Server { listener, router, issuer, tls })
     }
 

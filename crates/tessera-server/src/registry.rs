@@ -1,9 +1,12 @@
 //! Registry operations shared by every way in (CLI today; admin API and
 //! `/register` later): generate credentials, apply the core's rules, store.
 
-use tessera_core::client::Client;
-use tessera_core::registration::{ClientRegistration, register_client};
+use std::time::Duration;
+
+use tessera_core::client::{Client, PreviousSecret};
+use tessera_core::registration::{ClientRegistration, register_client, reregister_client};
 use tessera_core::scope::{Scope, ScopeSet};
+use tessera_core::secret::SecretHash;
 use tessera_core::{ErrorCode, UnixTime};
 use tessera_store::{ScopeRecord, Store};
 
@@ -28,12 +31,105 @@ pub async fn create_client(
     registration: ClientRegistration,
     now: UnixTime,
 ) -> Result<CreatedClient, ServerError> {
-    let known_scopes: ScopeSet = store.list_scopes().await?.into_iter().map(|record| record.name).collect();
+    let known_scopes = known_scopes(store).await?;
     let secret = new_client_secret()?;
     let client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
     store.create_client(&client).await?;
     let client_secret = (!client.is_public()).then_some(secret);
     Ok(CreatedClient { client, client_secret })
+}
+
+/// A client registered through RFC 7591, with its RFC 7592 registration access token.
+pub struct DynamicallyCreatedClient {
+    pub created: CreatedClient,
+    pub registration_access_token: String,
+}
+
+pub async fn create_dynamic_client(
+    store: &dyn Store,
+    registration: ClientRegistration,
+    now: UnixTime,
+) -> Result<DynamicallyCreatedClient, ServerError> {
+    let known_scopes = known_scopes(store).await?;
+    let secret = new_client_secret()?;
+    let registration_access_token = new_client_secret()?;
+    let mut client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
+    client.registration_token_hash = Some(SecretHash::of(&registration_access_token));
+    store.create_client(&client).await?;
+    let client_secret = (!client.is_public()).then_some(secret);
+    Ok(DynamicallyCreatedClient {
+        created: CreatedClient { client, client_secret },
+        registration_access_token,
+    })
+}
+
+/// RFC 7592 §2.2: replaces a client's metadata, keeping its identity and secrets.
+pub async fn update_dynamic_client(
+    store: &dyn Store,
+    existing: &Client,
+    registration: ClientRegistration,
+) -> Result<Client, ServerError> {
+    let known_scopes = known_scopes(store).await?;
+    let updated = reregister_client(existing, registration, &known_scopes)?;
+    if !store.update_client(&updated).await? {
+        return Err(ErrorCode::InvalidToken.with("the client no longer exists").into());
+    }
+    Ok(updated)
+}
+
+/// Issues a new secret. The old one keeps working for `grace` (none if zero).
+pub async fn rotate_secret(
+    store: &dyn Store,
+    client_id: &str,
+    grace: Duration,
+    now: UnixTime,
+) -> Result<String, ServerError> {
+    let mut client = find_existing(store, client_id).await?;
+    let Some(current) = client.secret_hash.take() else {
+        return Err(ErrorCode::InvalidRequest.with("public clients have no secret to rotate").into());
+    };
+    let secret = new_client_secret()?;
+    client.secret_hash = Some(SecretHash::of(&secret));
+    client.previous_secret =
+        (!grace.is_zero()).then(|| PreviousSecret { hash: current, expires_at: now + grace.as_secs() });
+    store.update_client(&client).await?;
+    Ok(secret)
+}
+
+/// Disables or re-enables a client. A disabled client cannot authenticate and
+/// its access tokens introspect as inactive.
+pub async fn set_client_disabled(
+    store: &dyn Store,
+    client_id: &str,
+    disabled: bool,
+) -> Result<(), ServerError> {
+    let mut client = find_existing(store, client_id).await?;
+    client.disabled = disabled;
+    store.update_client(&client).await?;
+    Ok(())
+}
+
+/// Creates an RFC 7591 initial access token; returned in clear this one time.
+pub async fn create_registration_token(
+    store: &dyn Store,
+    lifetime: Option<Duration>,
+    now: UnixTime,
+) -> Result<String, ServerError> {
+    let token = new_client_secret()?;
+    let expires_at = lifetime.map(|lifetime| now + lifetime.as_secs());
+    store.create_registration_token(&SecretHash::of(&token), now, expires_at).await?;
+    Ok(token)
+}
+
+async fn known_scopes(store: &dyn Store) -> Result<ScopeSet, ServerError> {
+    Ok(store.list_scopes().await?.into_iter().map(|record| record.name).collect())
+}
+
+async fn find_existing(store: &dyn Store, client_id: &str) -> Result<Client, ServerError> {
+    store
+        .find_client(client_id)
+        .await?
+        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no client with id `{client_id}`")).into())
 }
 
 pub async fn create_scope(
@@ -61,6 +157,9 @@ pub struct ClientView {
     pub name: String,
     pub org_url: Option<String>,
     pub public: bool,
+    pub token_endpoint_auth_method: String,
+    pub disabled: bool,
+    pub introspect_any_token: bool,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
@@ -77,6 +176,9 @@ impl From<&Client> for ClientView {
             name: client.name.clone(),
             org_url: client.org_url.clone(),
             public: client.is_public(),
+            token_endpoint_auth_method: client.auth_method.as_str().to_owned(),
+            disabled: client.disabled,
+            introspect_any_token: client.may_introspect_any_token,
             redirect_uris: strings(&mut client.redirect_uris.iter().map(ToString::to_string)),
             grant_types: strings(&mut client.grant_types.iter().map(ToString::to_string)),
             scopes: strings(&mut client.scopes.iter().map(ToString::to_string)),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tessera_core::policy::TokenPolicy;
+use tessera_core::secret::SecretHash;
 use tessera_store::Store;
 
 use crate::keys::KeySet;
@@ -17,11 +18,22 @@ struct Inner {
     store: Arc<dyn Store>,
     keys: KeySet,
     policy: TokenPolicy,
+    initial_access_token: Option<SecretHash>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, keys: KeySet, policy: TokenPolicy) -> AppState {
-        AppState { inner: Arc::new(Inner { store, keys, policy }) }
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: KeySet,
+        policy: TokenPolicy,
+        initial_access_token: Option<SecretHash>,
+    ) -> AppState {
+        AppState { inner: Arc::new(Inner { store, keys, policy, initial_access_token }) }
+    }
+
+    /// The configured RFC 7591 initial access token, if any.
+    pub fn initial_access_token(&self) -> Option<&SecretHash> {
+        self.inner.initial_access_token.as_ref()
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -14,8 +14,10 @@ pub use records::{KeyState, ScopeRecord, SigningKeyRecord};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
+use tessera_core::UnixTime;
 use tessera_core::client::Client;
 use tessera_core::jwt::Algorithm;
+use tessera_core::secret::SecretHash;
 
 /// Everything Tessera keeps. Implemented for SQLite; shared by server and CLI.
 #[async_trait]
@@ -33,7 +35,33 @@ pub trait Store: Send + Sync + 'static {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Replaces every field and scope of an existing client; `false` if it does not exist.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
+
+    /// Remembers a revoked access token until `expires_at`, and forgets the
+    /// revocations whose tokens have expired by `now`.
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+
+    /// Stores an RFC 7591 initial access token (its hash).
+    async fn create_registration_token(
+        &self,
+        token_hash: &SecretHash,
+        created_at: UnixTime,
+        expires_at: Option<UnixTime>,
+    ) -> Result<(), StoreError>;
+    /// Whether an unexpired initial access token with this hash exists.
+    async fn is_registration_token_valid(
+        &self,
+        token_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 
     /// Stores `key` as current unless the algorithm already has a current key;
     /// safe when several processes race at first start.

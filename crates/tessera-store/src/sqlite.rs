@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use tessera_core::client::{Client, GrantType};
+use tessera_core::UnixTime;
+use tessera_core::client::{Client, GrantType, PreviousSecret};
+use tessera_core::client_auth::AuthMethod;
 use tessera_core::jwt::Algorithm;
 use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
@@ -101,37 +103,29 @@ impl Store for SqliteStore {
 
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO clients (client_id, name, org_url, secret_hash, redirect_uris, grant_types, resources, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&client.client_id)
-        .bind(&client.name)
-        .bind(&client.org_url)
-        .bind(client.secret_hash.as_ref().map(|hash| hash.as_bytes().to_vec()))
-        .bind(json_list(client.redirect_uris.iter().map(RedirectUri::as_str)))
-        .bind(json_list(client.grant_types.iter().map(|grant| grant.as_str())))
-        .bind(json_list(client.resources.iter().map(Resource::as_str)))
-        .bind(to_db_time(client.created_at))
-        .execute(&mut *tx)
-        .await
-        .on_unique_violation(|| format!("client `{}` already exists", client.client_id))?;
-        for scope in client.scopes.iter() {
-            sqlx::query("INSERT INTO client_scopes (client_id, scope, is_default) VALUES (?, ?, ?)")
-                .bind(&client.client_id)
-                .bind(scope.as_str())
-                .bind(client.default_scopes.contains(scope.as_str()))
-                .execute(&mut *tx)
-                .await
-                .map_err(|err| match &err {
-                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                        StoreError::Conflict(format!("scope `{scope}` is not in the registry"))
-                    }
-                    _ => StoreError::Database(err),
-                })?;
-        }
+        bind_client_columns(sqlx::query(INSERT_CLIENT), client)
+            .execute(&mut *tx)
+            .await
+            .on_unique_violation(|| format!("client `{}` already exists", client.client_id))?;
+        insert_client_scopes(&mut tx, client).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated =
+            bind_client_columns(sqlx::query(UPDATE_CLIENT), client).execute(&mut *tx).await?.rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM client_scopes WHERE client_id = ?")
+            .bind(&client.client_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_client_scopes(&mut tx, client).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
@@ -172,6 +166,67 @@ impl Store for SqliteStore {
         Ok(deleted > 0)
     }
 
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at <= ?")
+            .bind(to_db_time(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(jti)
+        .bind(to_db_time(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM revoked_access_tokens WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn create_registration_token(
+        &self,
+        token_hash: &SecretHash,
+        created_at: UnixTime,
+        expires_at: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO registration_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)")
+            .bind(token_hash.as_bytes().as_slice())
+            .bind(to_db_time(created_at))
+            .bind(expires_at.map(to_db_time))
+            .execute(&self.pool)
+            .await
+            .on_unique_violation(|| "registration token already exists".into())?;
+        Ok(())
+    }
+
+    async fn is_registration_token_valid(
+        &self,
+        token_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM registration_tokens WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)",
+        )
+        .bind(token_hash.as_bytes().as_slice())
+        .bind(to_db_time(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     async fn create_current_key_if_absent(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, state, private_key, created_at)
@@ -209,8 +264,63 @@ impl Store for SqliteStore {
 }
 
 const CLIENT_COLUMNS_WHERE_ID: &str =
-    "SELECT client_id, name, org_url, secret_hash, redirect_uris, grant_types, resources, created_at
+    "SELECT client_id, name, org_url, secret_hash, redirect_uris, grant_types,
+     resources, created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
+     disabled, may_introspect_any_token, registration_token_hash
      FROM clients WHERE client_id = ?";
+
+// Both statements bind the same parameters in the same order: see `bind_client_columns`.
+const INSERT_CLIENT: &str =
+    "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
+     created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, disabled,
+     may_introspect_any_token, registration_token_hash, client_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const UPDATE_CLIENT: &str = "UPDATE clients SET name = ?, org_url = ?, secret_hash = ?, redirect_uris = ?,
+     grant_types = ?, resources = ?, created_at = ?, previous_secret_hash = ?, previous_secret_expires_at = ?,
+     token_endpoint_auth_method = ?, disabled = ?, may_introspect_any_token = ?, registration_token_hash = ?
+     WHERE client_id = ?";
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+fn bind_client_columns<'q>(query: SqliteQuery<'q>, client: &'q Client) -> SqliteQuery<'q> {
+    let hash_bytes = |hash: Option<&SecretHash>| hash.map(|hash| hash.as_bytes().to_vec());
+    query
+        .bind(&client.name)
+        .bind(&client.org_url)
+        .bind(hash_bytes(client.secret_hash.as_ref()))
+        .bind(json_list(client.redirect_uris.iter().map(RedirectUri::as_str)))
+        .bind(json_list(client.grant_types.iter().map(|grant| grant.as_str())))
+        .bind(json_list(client.resources.iter().map(Resource::as_str)))
+        .bind(to_db_time(client.created_at))
+        .bind(hash_bytes(client.previous_secret.as_ref().map(|previous| &previous.hash)))
+        .bind(client.previous_secret.as_ref().map(|previous| to_db_time(previous.expires_at)))
+        .bind(client.auth_method.as_str())
+        .bind(client.disabled)
+        .bind(client.may_introspect_any_token)
+        .bind(hash_bytes(client.registration_token_hash.as_ref()))
+        .bind(&client.client_id)
+}
+
+async fn insert_client_scopes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    client: &Client,
+) -> Result<(), StoreError> {
+    for scope in client.scopes.iter() {
+        sqlx::query("INSERT INTO client_scopes (client_id, scope, is_default) VALUES (?, ?, ?)")
+            .bind(&client.client_id)
+            .bind(scope.as_str())
+            .bind(client.default_scopes.contains(scope.as_str()))
+            .execute(&mut **tx)
+            .await
+            .map_err(|err| match &err {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    StoreError::Conflict(format!("scope `{scope}` is not in the registry"))
+                }
+                _ => StoreError::Database(err),
+            })?;
+    }
+    Ok(())
+}
 
 fn client_from_rows(
     row: &sqlx::sqlite::SqliteRow,
@@ -225,17 +335,26 @@ fn client_from_rows(
         }
         scopes.push(scope);
     }
-    let secret_hash = match row.try_get::<Option<Vec<u8>>, _>("secret_hash")? {
-        Some(bytes) => Some(
-            SecretHash::from_bytes(&bytes).ok_or_else(|| StoreError::Corrupt("secret hash length".into()))?,
-        ),
-        None => None,
+    let secret_hash = optional_hash(row, "secret_hash")?;
+    let previous_secret = match (
+        optional_hash(row, "previous_secret_hash")?,
+        row.try_get::<Option<i64>, _>("previous_secret_expires_at")?,
+    ) {
+        (Some(hash), Some(expires_at)) => Some(PreviousSecret { hash, expires_at: from_db_time(expires_at) }),
+        _ => None,
     };
+    let auth_method: String = row.try_get("token_endpoint_auth_method")?;
     Ok(Client {
         client_id: row.try_get("client_id")?,
         name: row.try_get("name")?,
         org_url: row.try_get("org_url")?,
         secret_hash,
+        previous_secret,
+        auth_method: AuthMethod::parse(&auth_method)
+            .ok_or_else(|| StoreError::Corrupt(format!("auth method `{auth_method}`")))?,
+        disabled: row.try_get("disabled")?,
+        may_introspect_any_token: row.try_get("may_introspect_any_token")?,
+        registration_token_hash: optional_hash(row, "registration_token_hash")?,
         redirect_uris: parse_json_list(row.try_get("redirect_uris")?, |raw| RedirectUri::parse(raw).ok())?,
         grant_types: parse_json_list(row.try_get("grant_types")?, GrantType::parse)?,
         scopes: scopes.into_iter().collect::<ScopeSet>(),
@@ -243,6 +362,15 @@ fn client_from_rows(
         resources: parse_json_list(row.try_get("resources")?, |raw| Resource::parse(raw).ok())?,
         created_at: from_db_time(row.try_get("created_at")?),
     })
+}
+
+fn optional_hash(row: &sqlx::sqlite::SqliteRow, column: &str) -> Result<Option<SecretHash>, StoreError> {
+    match row.try_get::<Option<Vec<u8>>, _>(column)? {
+        Some(bytes) => SecretHash::from_bytes(&bytes)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("{column} length"))),
+        None => Ok(None),
+    }
 }
 
 fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SigningKeyRecord, StoreError> {

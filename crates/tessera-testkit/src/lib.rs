@@ -137,3 +137,41 @@ impl Drop for TestApp {
         self.task.abort();
     }
 }
+
+/// Shortcuts for the lifecycle endpoints, authenticating with HTTP Basic.
+impl TestApp {
+    /// A client_credentials access token for the client, or a panic.
+    pub async fn access_token(&self, client_id: &str, secret: &str) -> String {
+        let response =
+            self.post_with_basic("/token", client_id, secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(response.status(), 200, "token request");
+        let body: serde_json::Value = response.json().await.expect("token json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// POSTs a form to `path` with the client's Basic credentials.
+    pub async fn post_with_basic(
+        &self,
+        path: &str,
+        client_id: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .basic_auth(client_id, Some(secret))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(form))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Introspects `token` as the given client and returns the JSON answer.
+    pub async fn introspect(&self, client_id: &str, secret: &str, token: &str) -> serde_json::Value {
+        let response = self.post_with_basic("/introspect", client_id, secret, &[("token", token)]).await;
+        assert_eq!(response.status(), 200, "introspection request");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.json().await.expect("introspection json")
+    }
+}

@@ -27,6 +27,21 @@ pub(crate) enum Command {
     /// Manage the scope registry.
     #[command(subcommand)]
     Scope(ScopeCommand),
+    /// Manage RFC 7591 initial access tokens for `POST /register`.
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistrationTokenCommand {
+    /// Create an initial access token and print it (shown only once).
+    Create {
+        /// How long the token stays valid, e.g. "24h" [default: no expiry].
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        expires_in: Option<std::time::Duration>,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -61,8 +76,21 @@ pub(crate) enum ClientCommand {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
-    /// Delete an application.
+    /// Delete an application; its access tokens become inactive at once.
     Delete { client_id: String },
+    /// Issue a new secret (shown only once); the old one works for the grace period.
+    RotateSecret {
+        client_id: String,
+        /// How long the old secret keeps working, e.g. "1h" [default: 0s, it stops at once].
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "0s", value_name = "DURATION")]
+        grace: std::time::Duration,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Stop an application from getting tokens; its access tokens become inactive.
+    Disable { client_id: String },
+    /// Let a disabled application get tokens again.
+    Enable { client_id: String },
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +119,9 @@ pub(crate) struct CreateClientArgs {
     /// A public client (native or browser app) without a secret.
     #[arg(long)]
     pub(crate) public: bool,
+    /// Allow this client to introspect every token, not only its own (for resource servers).
+    #[arg(long)]
+    pub(crate) introspect_any_token: bool,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) output: Output,
 }

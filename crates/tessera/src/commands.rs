@@ -8,13 +8,18 @@ use tessera_server::registry::{self, ClientView};
 use tessera_server::{Server, open_store, unix_now};
 use tessera_store::Store;
 
-use crate::cli::{Cli, ClientCommand, Command, CreateClientArgs, Output, ScopeCommand};
+use crate::cli::{
+    Cli, ClientCommand, Command, CreateClientArgs, Output, RegistrationTokenCommand, ScopeCommand,
+};
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let mut overrides = Overrides { data_dir: cli.data_dir.clone(), ..Overrides::default() };
     if let Command::Serve(args) = &cli.command {
         overrides.listen = args.listen.clone();
         overrides.issuer = args.issuer.clone();
+    }
+    for name in tessera_server::config::unexpected_env_vars() {
+        eprintln!("warning: environment variable {name} is not a Tessera setting and is ignored");
     }
     let config = Config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -23,6 +28,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             Command::Serve(_) => serve(config).await,
             Command::Client(command) => client(&config, command).await,
             Command::Scope(command) => scope(&config, command).await,
+            Command::RegistrationToken(command) => registration_token(&config, command).await,
         }
     })
 }
@@ -116,7 +122,58 @@ async fn client(config: &Config, command: ClientCommand) -> Result<()> {
             println!("deleted client {client_id}");
             Ok(())
         }
+        ClientCommand::RotateSecret { client_id, grace, output } => {
+            let secret = registry::rotate_secret(&store, &client_id, grace, unix_now()).await?;
+            let grace_text = humantime::format_duration(grace).to_string();
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    json!({ "client_id": client_id, "client_secret": secret, "previous_secret_grace": grace_text })
+                ),
+                Output::Text => {
+                    println!("New secret for {client_id}:");
+                    println!("  client_secret: {secret}");
+                    if grace.is_zero() {
+                        println!("The old secret has stopped working.");
+                    } else {
+                        println!("The old secret keeps working for {grace_text}.");
+                    }
+                    println!("Save the new secret now: it cannot be shown again.");
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::Disable { client_id } => {
+            registry::set_client_disabled(&store, &client_id, true).await?;
+            println!("disabled client {client_id}");
+            Ok(())
+        }
+        ClientCommand::Enable { client_id } => {
+            registry::set_client_disabled(&store, &client_id, false).await?;
+            println!("enabled client {client_id}");
+            Ok(())
+        }
     }
+}
+
+async fn registration_token(config: &Config, command: RegistrationTokenCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        RegistrationTokenCommand::Create { expires_in, output } => {
+            let now = unix_now();
+            let token = registry::create_registration_token(&store, expires_in, now).await?;
+            let expires_at = expires_in.map(|lifetime| now + lifetime.as_secs());
+            match output {
+                Output::Json => println!("{}", json!({ "token": token, "expires_at": expires_at })),
+                Output::Text => {
+                    println!("Initial access token for POST /register (shown only once):");
+                    println!("  {token}");
+                    println!("Send it as `Authorization: Bearer <token>`.");
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> {
@@ -129,6 +186,8 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
         default_scopes: (!args.default_scopes.is_empty()).then_some(args.default_scopes),
         resources: args.resources,
         public: args.public,
+        token_endpoint_auth_method: None,
+        may_introspect_any_token: args.introspect_any_token,
     };
     let created = registry::create_client(store, registration, unix_now()).await?;
     let view = ClientView::from(&created.client);

@@ -72,7 +72,6 @@ mod tests {
     use expect_test::{Expect, expect};
 
     use super::*;
-    use crate::secret::SecretHash;
 
     fn policy() -> TokenPolicy {
         TokenPolicy {
@@ -84,19 +83,13 @@ mod tests {
 
     fn client() -> Client {
         Client {
-            client_id: "app".into(),
-            name: "App".into(),
-            org_url: None,
-            secret_hash: Some(SecretHash::of("secret")),
-            redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse("contact.read contact.write openid").expect("scopes"),
             default_scopes: ScopeSet::parse("contact.read openid").expect("scopes"),
             resources: vec![
                 Resource::parse("https://api.example.com").expect("resource"),
                 Resource::parse("https://files.example.com").expect("resource"),
             ],
-            created_at: 0,
+            ..crate::fixtures::client("app")
         }
     }
 

@@ -14,6 +14,7 @@ use crate::state::AppState;
 pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ServerError> {
     let scopes: Vec<String> =
         state.store().list_scopes().await?.into_iter().map(|record| record.name.to_string()).collect();
+    let secret_methods = [AuthMethod::ClientSecretBasic.as_str(), AuthMethod::ClientSecretPost.as_str()];
     Ok(Json(json!({
         "issuer": state.issuer(),
         "token_endpoint": state.endpoint("/token"),
@@ -22,10 +23,16 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         // No authorization endpoint yet, so no response types.
         "response_types_supported": [],
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": [
+        "token_endpoint_auth_methods_supported": secret_methods,
+        "introspection_endpoint": state.endpoint("/introspect"),
+        "introspection_endpoint_auth_methods_supported": secret_methods,
+        "revocation_endpoint": state.endpoint("/revoke"),
+        "revocation_endpoint_auth_methods_supported": [
             AuthMethod::ClientSecretBasic.as_str(),
             AuthMethod::ClientSecretPost.as_str(),
+            AuthMethod::None.as_str(),
         ],
+        "registration_endpoint": state.endpoint("/register"),
     })))
 }
 

@@ -1,8 +1,12 @@
 //! The HTTP surface: which path goes to which handler, and the layers around them.
 
+mod client_auth;
 mod discovery;
 mod extract;
 mod health;
+mod introspect;
+mod register;
+mod revoke;
 mod token;
 
 use axum::Router;
@@ -18,6 +22,10 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/token", post(token::token).fallback(not_post))
+        .route("/introspect", post(introspect::introspect).fallback(not_post))
+        .route("/revoke", post(revoke::revoke).fallback(not_post))
+        .route("/register", post(register::register).fallback(not_post))
+        .route("/register/{client_id}", get(register::read).put(register::update).delete(register::delete))
         .route("/jwks.json", get(discovery::jwks))
         .route("/.well-known/openid-configuration", get(discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(discovery::metadata))

@@ -3,17 +3,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
-use tessera_core::client_auth::{authenticate, client_authentication_failed, presented_credentials};
 use tessera_core::grant::TokenRequest;
 use tessera_core::grant::client_credentials::grant_client_credentials;
 use tessera_core::jwt;
 use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
 
-use crate::error::ServerError;
+use crate::error::{ServerError, no_store};
 use crate::random::new_token_id;
+use crate::routes::client_auth::authenticate_client;
 use crate::routes::extract::OAuthForm;
 use crate::state::AppState;
 use crate::unix_now;
@@ -30,10 +29,7 @@ struct TokenResponse {
 
 pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
     let request = TokenRequest::parse(&form.params)?;
-    let presented = presented_credentials(form.authorization.as_deref(), &form.params)?;
-    let client =
-        state.store().find_client(&presented.client_id).await?.ok_or_else(client_authentication_failed)?;
-    authenticate(&client, &presented)?;
+    let client = authenticate_client(&state, &form).await?;
 
     let grant = match request {
         TokenRequest::ClientCredentials(request) => {
@@ -53,9 +49,5 @@ fn token_response(state: &AppState, grant: AccessTokenGrant) -> Result<Response,
         expires_in: grant.expires_in,
         scope: grant.scope.to_string(),
     };
-    let mut response = Json(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(no_store(Json(body)))
 }

@@ -22,6 +22,17 @@ async fn both_metadata_documents_describe_what_is_supported() {
             serde_json::json!(["client_secret_basic", "client_secret_post"])
         );
         assert_eq!(metadata["scopes_supported"], serde_json::json!(["contact.read"]));
+        assert_eq!(metadata["introspection_endpoint"], app.url("/introspect"));
+        assert_eq!(metadata["revocation_endpoint"], app.url("/revoke"));
+        assert_eq!(metadata["registration_endpoint"], app.url("/register"));
+        assert_eq!(
+            metadata["introspection_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post"])
+        );
+        assert_eq!(
+            metadata["revocation_endpoint_auth_methods_supported"],
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+        );
         assert!(metadata.get("authorization_endpoint").is_none(), "no endpoint is listed before it exists");
     }
 }

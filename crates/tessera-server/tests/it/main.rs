@@ -2,4 +2,8 @@
 
 mod client_credentials;
 mod discovery;
+mod introspection;
+mod registration;
+mod revocation;
+mod rotation;
 mod token_errors;

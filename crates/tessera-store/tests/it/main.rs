@@ -23,6 +23,24 @@ async fn sqlite_clients() {
 }
 
 #[tokio::test]
+async fn sqlite_client_updates() {
+    let (_dir, store) = fresh_sqlite().await;
+    suite::client_updates(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_revoked_access_tokens() {
+    let (_dir, store) = fresh_sqlite().await;
+    suite::revoked_access_tokens(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_registration_tokens() {
+    let (_dir, store) = fresh_sqlite().await;
+    suite::registration_tokens(&store).await;
+}
+
+#[tokio::test]
 async fn sqlite_signing_keys() {
     let (_dir, store) = fresh_sqlite().await;
     suite::signing_keys(&store).await;

@@ -1,6 +1,7 @@
 //! Behaviour every `Store` must have, whatever the database.
 
-use tessera_core::client::{Client, GrantType};
+use tessera_core::client::{Client, GrantType, PreviousSecret};
+use tessera_core::client_auth::AuthMethod;
 use tessera_core::jwt::Algorithm;
 use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
@@ -25,6 +26,11 @@ fn client(id: &str, scopes: &str, defaults: &str) -> Client {
         name: format!("App {id}"),
         org_url: Some("https://example.com".into()),
         secret_hash: Some(SecretHash::of("secret")),
+        previous_secret: None,
+        auth_method: AuthMethod::ClientSecretBasic,
+        disabled: false,
+        may_introspect_any_token: false,
+        registration_token_hash: None,
         redirect_uris: vec![
             RedirectUri::parse("https://app.example.com/cb").expect("uri"),
             RedirectUri::parse("http://127.0.0.1:9000/cb").expect("uri"),
@@ -95,6 +101,7 @@ pub(crate) async fn clients(store: &dyn Store) {
 
     let mut public = client("app-3", "contact.read", "");
     public.secret_hash = None;
+    public.auth_method = AuthMethod::None;
     store.create_client(&public).await.expect("public client");
     assert_eq!(store.find_client("app-3").await.expect("find"), Some(public));
 
@@ -129,4 +136,62 @@ pub(crate) async fn signing_keys(store: &dyn Store) {
     let published: Vec<String> =
         store.list_published_keys().await.expect("list").into_iter().map(|k| k.kid).collect();
     assert_eq!(published, ["es-1", "rs-1"]);
+}
+
+pub(crate) async fn client_updates(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    create_scope(store, "contact.write").await;
+    let original = client("app-1", "contact.read", "contact.read");
+    store.create_client(&original).await.expect("create");
+
+    let updated = Client {
+        name: "Renamed".into(),
+        secret_hash: Some(SecretHash::of("new")),
+        previous_secret: Some(PreviousSecret { hash: SecretHash::of("secret"), expires_at: 99 }),
+        auth_method: AuthMethod::ClientSecretPost,
+        disabled: true,
+        may_introspect_any_token: true,
+        registration_token_hash: Some(SecretHash::of("rat")),
+        scopes: ScopeSet::parse("contact.write").expect("scopes"),
+        default_scopes: ScopeSet::parse("contact.write").expect("scopes"),
+        redirect_uris: vec![],
+        ..original.clone()
+    };
+    assert!(store.update_client(&updated).await.expect("update"));
+    assert_eq!(store.find_client("app-1").await.expect("find"), Some(updated.clone()));
+
+    let with_unknown_scope = Client { scopes: ScopeSet::parse("staff.read").expect("s"), ..updated.clone() };
+    assert!(store.update_client(&with_unknown_scope).await.is_err());
+    assert_eq!(
+        store.find_client("app-1").await.expect("find"),
+        Some(updated.clone()),
+        "a failed update changes nothing"
+    );
+
+    let ghost = Client { client_id: "ghost".into(), ..updated };
+    assert!(!store.update_client(&ghost).await.expect("update of a missing client"));
+}
+
+pub(crate) async fn revoked_access_tokens(store: &dyn Store) {
+    assert!(!store.is_access_token_revoked("jti-1").await.expect("lookup"));
+    store.revoke_access_token("jti-1", 200, 100).await.expect("revoke");
+    store.revoke_access_token("jti-1", 200, 100).await.expect("revoking twice is harmless");
+    store.revoke_access_token("jti-2", 150, 100).await.expect("revoke");
+    assert!(store.is_access_token_revoked("jti-1").await.expect("lookup"));
+    assert!(store.is_access_token_revoked("jti-2").await.expect("lookup"));
+    // A later revocation forgets the entries whose tokens have expired.
+    store.revoke_access_token("jti-3", 400, 160).await.expect("revoke");
+    assert!(!store.is_access_token_revoked("jti-2").await.expect("expired entry purged"));
+    assert!(store.is_access_token_revoked("jti-1").await.expect("still live"));
+}
+
+pub(crate) async fn registration_tokens(store: &dyn Store) {
+    let forever = SecretHash::of("forever");
+    let short = SecretHash::of("short");
+    store.create_registration_token(&forever, 1, None).await.expect("create");
+    store.create_registration_token(&short, 1, Some(100)).await.expect("create");
+    assert!(store.is_registration_token_valid(&forever, 1_000_000).await.expect("lookup"));
+    assert!(store.is_registration_token_valid(&short, 99).await.expect("lookup"));
+    assert!(!store.is_registration_token_valid(&short, 100).await.expect("expired"));
+    assert!(!store.is_registration_token_valid(&SecretHash::of("other"), 1).await.expect("unknown"));
 }

@@ -105,3 +105,64 @@ fn data_dir_comes_from_flag_env_or_config_file() {
     let stderr = dir.run_failing(&["--config", "typo.toml", "scope", "list"]);
     assert!(stderr.contains("data_dri"), "{stderr}");
 }
+
+#[test]
+fn rotate_disable_enable_and_registration_tokens() {
+    let dir = Dir::new();
+    let created = json(&dir.run(&["client", "create", "--name", "Rotating", "--output", "json"]));
+    let client_id = created["client_id"].as_str().expect("id");
+    let old = created["client_secret"].as_str().expect("secret");
+
+    let rotated =
+        json(&dir.run(&["client", "rotate-secret", client_id, "--grace", "1h", "--output", "json"]));
+    let new = rotated["client_secret"].as_str().expect("new secret");
+    assert_ne!(new, old);
+    assert_eq!(rotated["previous_secret_grace"], "1h");
+    let text = dir.run(&["client", "rotate-secret", client_id]);
+    assert!(text.contains("client_secret:") && text.contains("stopped working"), "{text}");
+
+    dir.run(&["client", "disable", client_id]);
+    assert_eq!(json(&dir.run(&["client", "show", client_id, "--output", "json"]))["disabled"], true);
+    dir.run(&["client", "enable", client_id]);
+    assert_eq!(json(&dir.run(&["client", "show", client_id, "--output", "json"]))["disabled"], false);
+    let stderr = dir.run_failing(&["client", "disable", "ghost"]);
+    assert!(stderr.contains("no client with id `ghost`"), "{stderr}");
+
+    let public = json(&dir.run(&[
+        "client",
+        "create",
+        "--name",
+        "SPA",
+        "--public",
+        "--redirect-uri",
+        "https://spa.example.com/cb",
+        "--output",
+        "json",
+    ]));
+    let stderr = dir.run_failing(&["client", "rotate-secret", public["client_id"].as_str().expect("id")]);
+    assert!(stderr.contains("public clients have no secret"), "{stderr}");
+
+    let token = json(&dir.run(&["registration-token", "create", "--expires-in", "1h", "--output", "json"]));
+    assert!(token["token"].as_str().is_some_and(|t| t.len() >= 43));
+    assert!(token["expires_at"].as_u64().is_some());
+    let text = dir.run(&["registration-token", "create"]);
+    assert!(text.contains("Authorization: Bearer"), "{text}");
+}
+
+#[test]
+fn unknown_tessera_variables_are_warned_about_not_fatal() {
+    let dir = Dir::new();
+    let output = dir
+        .command(&["scope", "list"])
+        .env("TESSERA_DATA_DRI", "typo")
+        .env("TESSERA_DATA_DIR", "from-env")
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: environment variable TESSERA_DATA_DRI is not a Tessera setting"),
+        "{stderr}"
+    );
+    assert!(dir.path().join("from-env/tessera.db").is_file(), "known variables still apply");
+}

@@ -1,0 +1,43 @@
+//! Test fixtures shared by the core's unit tests.
+
+use crate::client::{Client, GrantType};
+use crate::client_auth::AuthMethod;
+use crate::scope::ScopeSet;
+use crate::secret::SecretHash;
+use crate::token::{AccessTokenClaims, Audience};
+
+/// A confidential client_credentials client whose secret is `secret`.
+pub(crate) fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: id.into(),
+        org_url: None,
+        secret_hash: Some(SecretHash::of("secret")),
+        previous_secret: None,
+        auth_method: AuthMethod::ClientSecretBasic,
+        disabled: false,
+        may_introspect_any_token: false,
+        registration_token_hash: None,
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: ScopeSet::default(),
+        default_scopes: ScopeSet::default(),
+        resources: vec![],
+        created_at: 0,
+    }
+}
+
+/// Claims of a token issued to `client_id` by `https://auth.example.com`, valid in [100, 200).
+pub(crate) fn claims(client_id: &str) -> AccessTokenClaims {
+    AccessTokenClaims {
+        iss: "https://auth.example.com".into(),
+        sub: client_id.into(),
+        aud: Audience::One("https://api.example.com".into()),
+        client_id: client_id.into(),
+        scope: "a".into(),
+        iat: 100,
+        nbf: 100,
+        exp: 200,
+        jti: "jti-1".into(),
+    }
+}

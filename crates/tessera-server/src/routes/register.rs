@@ -1,0 +1,201 @@
+//! Dynamic client registration (RFC 7591) at `POST /register`, behind an
+//! initial access token, and client configuration management (RFC 7592) at
+//! `/register/{client_id}`, behind the client's registration access token.
+//!
+//! The metadata rules are the core's (`register_client`); this module only
+//! translates RFC 7591 JSON to and from them.
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_core::ErrorCode;
+use tessera_core::client::{Client, GrantType};
+use tessera_core::registration::ClientRegistration;
+use tessera_core::secret::SecretHash;
+
+use crate::error::{ServerError, no_store};
+use crate::registry::{self, ClientView};
+use crate::state::AppState;
+use crate::unix_now;
+
+const METADATA_BODY_LIMIT: usize = 64 * 1024;
+
+/// RFC 7591 §2 client metadata. Fields Tessera does not know are ignored, as §2 allows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ClientMetadata {
+    redirect_uris: Vec<String>,
+    token_endpoint_auth_method: Option<String>,
+    grant_types: Vec<String>,
+    response_types: Vec<String>,
+    client_name: Option<String>,
+    client_uri: Option<String>,
+    scope: Option<String>,
+    /// RFC 7592 §2.2: an update names the client, and may repeat its secret.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+impl ClientMetadata {
+    fn into_registration(self) -> Result<ClientRegistration, ServerError> {
+        if let Some(unsupported) = self.response_types.iter().find(|response_type| *response_type != "code") {
+            return Err(ErrorCode::InvalidClientMetadata
+                .with(format!("response type `{unsupported}` is not supported; supported: code"))
+                .into());
+        }
+        Ok(ClientRegistration {
+            name: self.client_name.unwrap_or_else(|| "Unnamed application".into()),
+            org_url: self.client_uri,
+            redirect_uris: self.redirect_uris,
+            grant_types: self.grant_types,
+            scopes: self
+                .scope
+                .map(|scope| scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
+            default_scopes: None,
+            resources: Vec::new(),
+            public: false,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            may_introspect_any_token: false,
+        })
+    }
+}
+
+pub(super) async fn register(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let token = bearer_token(&request)?;
+    let token_hash = SecretHash::of(&token);
+    let configured = state.initial_access_token().is_some_and(|hash| hash.matches(&token));
+    if !configured && !state.store().is_registration_token_valid(&token_hash, unix_now()).await? {
+        return Err(ErrorCode::InvalidToken.with("a valid initial access token is required").into());
+    }
+    let metadata = metadata_body(request).await?;
+    let registration = metadata.into_registration()?;
+    let registered = registry::create_dynamic_client(state.store(), registration, unix_now()).await?;
+    let client = &registered.created.client;
+    tracing::info!(client_id = %client.client_id, "client registered dynamically");
+
+    let mut body = metadata_response(&state, client);
+    body["registration_access_token"] = json!(registered.registration_access_token);
+    if let Some(secret) = &registered.created.client_secret {
+        body["client_secret"] = json!(secret);
+        body["client_secret_expires_at"] = json!(0);
+    }
+    Ok(no_store((StatusCode::CREATED, Json(body))))
+}
+
+pub(super) async fn read(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let client = managed_client(&state, &client_id, bearer_token(&request)?).await?;
+    Ok(no_store(Json(metadata_response(&state, &client))))
+}
+
+pub(super) async fn update(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let client = managed_client(&state, &client_id, bearer_token(&request)?).await?;
+    let mut metadata = metadata_body(request).await?;
+    if metadata.client_id.as_deref() != Some(client.client_id.as_str()) {
+        return Err(ErrorCode::InvalidRequest.with("`client_id` in the body must name this client").into());
+    }
+    let secret_matches = match (&client.secret_hash, metadata.client_secret.take()) {
+        (_, None) => true,
+        (Some(hash), Some(secret)) => hash.matches(&secret),
+        (None, Some(_)) => false,
+    };
+    if !secret_matches {
+        return Err(ErrorCode::InvalidRequest
+            .with("`client_secret` does not match the client's secret")
+            .into());
+    }
+    let updated =
+        registry::update_dynamic_client(state.store(), &client, metadata.into_registration()?).await?;
+    Ok(no_store(Json(metadata_response(&state, &updated))))
+}
+
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let client = managed_client(&state, &client_id, bearer_token(&request)?).await?;
+    state.store().delete_client(&client.client_id).await?;
+    tracing::info!(client_id = %client.client_id, "client deleted through its registration access token");
+    Ok(no_store(StatusCode::NO_CONTENT))
+}
+
+/// The client named in the path, if the request carries its registration
+/// access token. Every failure is the same 401, so client ids are not probed.
+async fn managed_client(state: &AppState, client_id: &str, token: String) -> Result<Client, ServerError> {
+    let client = state.store().find_client(client_id).await?;
+    match client {
+        Some(client) if client.registration_token_hash.as_ref().is_some_and(|hash| hash.matches(&token)) => {
+            Ok(client)
+        }
+        _ => Err(ErrorCode::InvalidToken
+            .with("the registration access token is not valid for this client")
+            .into()),
+    }
+}
+
+fn bearer_token(request: &Request) -> Result<String, ServerError> {
+    let missing = || ErrorCode::InvalidToken.with("a Bearer token is required");
+    let header = request.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let (scheme, token) =
+        header.to_str().map_err(|_| missing())?.trim().split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing().into());
+    }
+    Ok(token.to_owned())
+}
+
+async fn metadata_body(request: Request) -> Result<ClientMetadata, ServerError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ErrorCode::InvalidRequest.with("the body must be application/json").into());
+    }
+    let body = axum::body::to_bytes(request.into_body(), METADATA_BODY_LIMIT)
+        .await
+        .map_err(|_| ServerError::PayloadTooLarge(METADATA_BODY_LIMIT))?;
+    serde_json::from_slice(&body).map_err(|err| {
+        ErrorCode::InvalidClientMetadata.with(format!("the body is not valid client metadata: {err}")).into()
+    })
+}
+
+/// RFC 7591 §3.2.1 / RFC 7592 §3: the client's registered metadata.
+fn metadata_response(state: &AppState, client: &Client) -> Value {
+    let view = ClientView::from(client);
+    let response_types: &[&str] =
+        if client.has_grant_type(GrantType::AuthorizationCode) { &["code"] } else { &[] };
+    let mut body = json!({
+        "client_id": view.client_id,
+        "client_id_issued_at": view.created_at,
+        "client_name": view.name,
+        "redirect_uris": view.redirect_uris,
+        "grant_types": view.grant_types,
+        "response_types": response_types,
+        "token_endpoint_auth_method": client.auth_method.as_str(),
+        "scope": view.scopes.join(" "),
+        "registration_client_uri": state.endpoint(&format!("/register/{}", client.client_id)),
+    });
+    if let Some(client_uri) = view.org_url {
+        body["client_uri"] = json!(client_uri);
+    }
+    body
+}
