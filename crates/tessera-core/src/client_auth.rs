@@ -55,8 +55,25 @@ impl std::fmt::Debug for PresentedCredentials {
     }
 }
 
+/// RFC 6749 Appendix A.1: `client-id = *VSCHAR` (printable ASCII). Anything
+/// else cannot name a client, and is never sent on to the store.
+pub fn is_valid_client_id(client_id: &str) -> bool {
+    !client_id.is_empty() && client_id.bytes().all(|byte| (0x20..=0x7e).contains(&byte))
+}
+
 /// Reads the client's credentials from the `Authorization` header value and the form.
 pub fn presented_credentials(
+    authorization: Option<&str>,
+    form: &FormParams,
+) -> Result<PresentedCredentials, OAuthError> {
+    let presented = presented_credentials_unchecked(authorization, form)?;
+    if !is_valid_client_id(&presented.client_id) {
+        return Err(client_authentication_failed());
+    }
+    Ok(presented)
+}
+
+fn presented_credentials_unchecked(
     authorization: Option<&str>,
     form: &FormParams,
 ) -> Result<PresentedCredentials, OAuthError> {
@@ -231,6 +248,17 @@ mod tests {
                 "Err(invalid_client: unsupported authentication scheme `Bearer`: use Basic or client_secret in the body)"
             ],
         );
+    }
+
+    #[test]
+    fn client_ids_outside_vschar_are_refused() {
+        check(
+            None,
+            "client_id=a%00b&client_secret=s",
+            expect!["Err(invalid_client: client authentication failed)"],
+        );
+        check(None, "client_id=caf%C3%A9", expect!["Err(invalid_client: client authentication failed)"]);
+        check(Some(&basic("a%0Ab", "s")), "", expect!["Err(invalid_client: client authentication failed)"]);
     }
 
     #[test]

@@ -15,7 +15,11 @@ const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "vbscript", "file", "
 
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<RedirectUri, OAuthError> {
-        let invalid = |why: &str| ErrorCode::InvalidRedirectUri.with(format!("`{raw}` {why}"));
+        let invalid =
+            |why: &str| ErrorCode::InvalidRedirectUri.with(format!("`{}` {why}", raw.escape_default()));
+        if raw.chars().any(char::is_control) {
+            return Err(invalid("contains control characters"));
+        }
         let url = Url::parse(raw).map_err(|_| invalid("is not an absolute URI"))?;
         if url.fragment().is_some() || raw.contains('#') {
             return Err(invalid("must not contain a fragment"));
@@ -99,6 +103,12 @@ mod tests {
         check(
             "data:text/html,hi",
             expect!["Err(invalid_redirect_uri: `data:text/html,hi` uses a scheme that is never allowed)"],
+        );
+        check(
+            "https://a.example.com/\u{0}",
+            expect![[
+                r#"Err(invalid_redirect_uri: `https://a.example.com/\u{0}` contains control characters)"#
+            ]],
         );
         check(
             "myapp://cb",

@@ -160,9 +160,11 @@ fn auth_method(registration: &ClientRegistration) -> Result<AuthMethod, OAuthErr
 
 fn parse_org_url(raw: &str) -> Result<String, OAuthError> {
     match Url::parse(raw) {
-        Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(raw.to_owned()),
+        Ok(url) if matches!(url.scheme(), "https" | "http") && !raw.chars().any(char::is_control) => {
+            Ok(raw.to_owned())
+        }
         _ => Err(ErrorCode::InvalidClientMetadata
-            .with(format!("organisation URL `{raw}` must be an absolute http(s) URL"))),
+            .with(format!("organisation URL `{}` must be an absolute http(s) URL", raw.escape_default()))),
     }
 }
 

@@ -13,6 +13,9 @@ pub struct Resource(String);
 
 impl Resource {
     pub fn parse(raw: &str) -> Result<Resource, OAuthError> {
+        if raw.chars().any(char::is_control) {
+            return Err(ErrorCode::InvalidTarget.with("a resource must not contain control characters"));
+        }
         let url = Url::parse(raw)
             .map_err(|_| ErrorCode::InvalidTarget.with(format!("resource `{raw}` is not an absolute URI")))?;
         if url.fragment().is_some() {

@@ -26,6 +26,13 @@ pub struct RawConfig {
     pub listen: String,
     /// Directory holding the SQLite database.
     pub data_dir: PathBuf,
+    /// `postgres://user@host/db` to share a PostgreSQL database between replicas,
+    /// or `sqlite://path`; default: SQLite in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// How long `serve` retries an unreachable database at start, e.g. "60s".
+    #[serde(with = "humantime_serde")]
+    pub database_startup_timeout: Duration,
     /// Allow an `http` issuer on a non-loopback host (only behind a TLS proxy).
     pub allow_insecure_http_issuer: bool,
     /// Lifetime of access tokens, e.g. "1h" or "15m".
@@ -59,6 +66,8 @@ impl Default for RawConfig {
             issuer: None,
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./tessera-data"),
+            database_url: None,
+            database_startup_timeout: Duration::from_secs(60),
             allow_insecure_http_issuer: false,
             access_token_lifetime: Duration::from_secs(3600),
             default_audience: None,
@@ -86,12 +95,48 @@ pub struct Config {
     pub issuer: Option<String>,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub database: Database,
+    /// How long `serve` keeps retrying an unreachable database before giving up.
+    pub database_startup_timeout: Duration,
     pub allow_insecure_http_issuer: bool,
     pub access_token_lifetime: Duration,
     pub default_audience: Option<String>,
     pub tls: Option<TlsFiles>,
     /// Hash of the configured initial access token; the token itself is not kept.
     pub initial_access_token: Option<SecretHash>,
+}
+
+/// Where the store lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// SQLite at this file path.
+    Sqlite(PathBuf),
+    /// PostgreSQL at this URL (it may hold a password: never printed).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Database {
+    /// A description for people and logs, without credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("SQLite {}", path.display()),
+            Database::Postgres(url) => match Url::parse(url) {
+                Ok(url) => format!(
+                    "PostgreSQL {}:{}{}",
+                    url.host_str().unwrap_or("?"),
+                    url.port().unwrap_or(5432),
+                    url.path()
+                ),
+                Err(_) => "PostgreSQL".into(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,10 +206,27 @@ impl Config {
             Some(token) => Some(SecretHash::of(token)),
             None => None,
         };
+        let database = match raw.database_url.as_deref() {
+            None => Database::Sqlite(raw.data_dir.join("tessera.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url.to_owned())
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) if !path.is_empty() => Database::Sqlite(PathBuf::from(path)),
+                _ => {
+                    return Err(invalid(
+                        "database_url",
+                        "must start with postgres:// or postgresql://, or be sqlite://PATH",
+                    ));
+                }
+            },
+        };
         Ok(Config {
             initial_access_token,
             issuer,
             listen,
+            database,
+            database_startup_timeout: raw.database_startup_timeout,
             data_dir: raw.data_dir,
             allow_insecure_http_issuer: raw.allow_insecure_http_issuer,
             access_token_lifetime: raw.access_token_lifetime,
@@ -179,17 +241,14 @@ impl Config {
             issuer: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
+            database: Database::Sqlite(data_dir.join("tessera.db")),
+            database_startup_timeout: Duration::from_secs(5),
             allow_insecure_http_issuer: false,
             access_token_lifetime: Duration::from_secs(3600),
             default_audience: None,
             tls: None,
             initial_access_token: None,
         }
-    }
-
-    /// The SQLite database file inside the data directory.
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("tessera.db")
     }
 
     /// The issuer for a server bound to `local_addr`.
@@ -215,6 +274,8 @@ const KNOWN_KEYS: &[&str] = &[
     "issuer",
     "listen",
     "data_dir",
+    "database_url",
+    "database_startup_timeout",
     "allow_insecure_http_issuer",
     "access_token_lifetime",
     "default_audience",
@@ -336,6 +397,21 @@ mod tests {
         assert!(is_known_key("tls.cert"));
         assert!(!is_known_key("data_dri"));
         assert!(!is_known_key("bin"));
+    }
+
+    #[test]
+    fn database_url_selects_the_backend_and_hides_credentials() {
+        let sqlite = Config::resolve(raw()).expect("default");
+        assert_eq!(sqlite.database, Database::Sqlite(PathBuf::from("./tessera-data/tessera.db")));
+        let postgres = Config::resolve(RawConfig {
+            database_url: Some("postgres://tessera:hunter2@db.internal:6432/auth".into()),
+            ..raw()
+        })
+        .expect("postgres");
+        assert_eq!(postgres.database.describe(), "PostgreSQL db.internal:6432/auth");
+        assert!(!format!("{postgres:?}").contains("hunter2"), "Debug never shows the password");
+        let bad = Config::resolve(RawConfig { database_url: Some("mysql://x".into()), ..raw() });
+        assert!(matches!(bad, Err(ConfigError::Invalid { key: "database_url", .. })));
     }
 
     #[test]

@@ -19,15 +19,15 @@ pub mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use tessera_core::UnixTime;
 use tessera_core::policy::TokenPolicy;
-use tessera_store::SqliteStore;
+use tessera_store::{PostgresStore, SqliteStore, Store};
 
-pub use config::Config;
+pub use config::{Config, Database};
 pub use error::ServerError;
 
 use crate::keys::KeySet;
@@ -39,14 +39,44 @@ pub fn unix_now() -> UnixTime {
 }
 
 /// Opens (creating and migrating if needed) the store the configuration names.
-pub async fn open_store(config: &Config) -> Result<SqliteStore, ServerError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|err| {
-        ServerError::Internal(format!(
-            "cannot create the data directory {}: {err}",
-            config.data_dir.display()
-        ))
-    })?;
-    Ok(SqliteStore::open(&config.database_path()).await?)
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> {
+    match &config.database {
+        Database::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|err| {
+                    ServerError::Internal(format!(
+                        "cannot create the data directory {}: {err}",
+                        dir.display()
+                    ))
+                })?;
+            }
+            Ok(Arc::new(SqliteStore::open(path).await?))
+        }
+        Database::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url).await.map_err(|err| {
+            ServerError::Internal(format!("cannot use {}: {err}", config.database.describe()))
+        })?)),
+    }
+}
+
+/// Opens the store, retrying with exponential backoff while the database is
+/// unreachable (a replica may start before its database); every failure is logged.
+pub async fn open_store_with_retry(
+    config: &Config,
+    give_up_after: Duration,
+) -> Result<Arc<dyn Store>, ServerError> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match open_store(config).await {
+            Ok(store) => return Ok(store),
+            Err(err) if started.elapsed() + delay < give_up_after => {
+                tracing::warn!(error = %err, retry_in = ?delay, "database not ready");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// A server that has opened its store, loaded its keys and bound its socket,
@@ -60,7 +90,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
-        let store = Arc::new(open_store(&config).await?);
+        let store = open_store_with_retry(&config, config.database_startup_timeout).await?;
         let keys = KeySet::load_or_create(store.as_ref(), unix_now()).await?;
         let tls = match &config.tls {
             Some(files) => {

@@ -15,9 +15,14 @@ pub fn random_token(n_bytes: usize) -> Result<String, ServerError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// A client id: 128 bits, not secret but not guessable either.
+/// A client id: 128 bits in lowercase hex, not secret but not guessable either.
+/// Hex, because an id that starts with `-` would read as a flag on a command line.
 pub fn new_client_id() -> Result<String, ServerError> {
-    random_token(16)
+    let mut bytes = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ServerError::Internal("the system random generator failed".into()))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// A client secret: 256 bits, so a fast hash at rest is enough.

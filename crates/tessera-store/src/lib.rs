@@ -1,15 +1,20 @@
 //! Persistence for Tessera: the [`Store`] trait the server talks to, its record
-//! types and error, and the SQLite implementation.
+//! types and error, and its SQLite and PostgreSQL implementations, which share
+//! one body of SQL (`sql_store`) and differ only in migrations and connection.
 //!
 //! The store holds no protocol rules. Whatever must hold across processes (one
 //! current signing key per algorithm, later single-use codes) is enforced by one
 //! atomic statement here, so that it holds however many servers share a database.
 
 mod error;
+mod postgres;
 mod records;
+mod rows;
+mod sql_store;
 mod sqlite;
 
 pub use error::StoreError;
+pub use postgres::PostgresStore;
 pub use records::{KeyState, ScopeRecord, SigningKeyRecord};
 pub use sqlite::SqliteStore;
 

@@ -1,15 +1,25 @@
 //! Test harness: [`TestApp::spawn`] starts the real server on a random
-//! loopback port with a fresh SQLite store in a temporary directory, and offers
-//! typed helpers to seed it and talk to it. Dev-only: never shipped.
+//! loopback port with a fresh store, and offers typed helpers to seed it and
+//! talk to it. Dev-only: never shipped.
+//!
+//! The store is a SQLite file in a temporary directory, or, with
+//! `TEST_BACKEND=postgres`, a freshly created PostgreSQL database: the same
+//! end-to-end suite runs against both.
+
+mod postgres;
+
+pub use postgres::PostgresDatabase;
 
 use std::sync::LazyLock;
 
 use reqwest::header::CONTENT_TYPE;
+use std::sync::Arc;
 use tessera_core::registration::ClientRegistration;
+
 use tessera_server::config::Config;
 use tessera_server::registry::{self, CreatedClient};
-use tessera_server::{Server, open_store, unix_now};
-use tessera_store::SqliteStore;
+use tessera_server::{Database, Server, open_store, unix_now};
+use tessera_store::Store;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -21,15 +31,21 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 /// A running server with its own data directory; stopped when dropped.
 pub struct TestApp {
+    /// The issuer URL, which is also where the server is reached unless an
+    /// explicit issuer was configured.
     pub base_url: String,
+    /// `http://127.0.0.1:PORT`: the server's own address, whatever its issuer.
+    pub local_url: String,
     /// Redirects off, so tests see every 3xx themselves.
     pub http: reqwest::Client,
-    /// A second handle on the server's database, as the CLI would open it.
-    pub store: SqliteStore,
     pub config: Config,
+    /// A second handle on the server's database, as the CLI would open it.
+    store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     _data_dir: tempfile::TempDir,
+    // Declared last: dropped after the server has been told to stop.
+    _postgres: Option<PostgresDatabase>,
 }
 
 impl TestApp {
@@ -42,9 +58,21 @@ impl TestApp {
         LazyLock::force(&TRACING);
         let data_dir = tempfile::tempdir().expect("temp data dir");
         let mut config = Config::for_test(data_dir.path());
+        let postgres = match std::env::var("TEST_BACKEND").as_deref() {
+            Ok("postgres") => {
+                let database = PostgresDatabase::create("the end-to-end suite")
+                    .await
+                    .expect("TEST_BACKEND=postgres needs a reachable PostgreSQL");
+                config.database = Database::Postgres(database.url.clone());
+                Some(database)
+            }
+            Ok("sqlite") | Err(_) => None,
+            Ok(other) => panic!("TEST_BACKEND must be sqlite or postgres, not {other}"),
+        };
         configure(&mut config);
         let server = Server::start(config.clone()).await.expect("server starts");
         let base_url = server.issuer().to_owned();
+        let local_url = format!("http://{}", server.local_addr());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = server
@@ -58,7 +86,22 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        TestApp { base_url, http, store, config, shutdown: Some(shutdown), task, _data_dir: data_dir }
+        TestApp {
+            base_url,
+            local_url,
+            http,
+            store,
+            config,
+            shutdown: Some(shutdown),
+            task,
+            _data_dir: data_dir,
+            _postgres: postgres,
+        }
+    }
+
+    /// The server's store, as a second connection would see it.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -66,13 +109,13 @@ impl TestApp {
     }
 
     pub async fn add_scope(&self, name: &str) {
-        registry::create_scope(&self.store, name, &format!("Access to {name}"), unix_now())
+        registry::create_scope(self.store(), name, &format!("Access to {name}"), unix_now())
             .await
             .expect("scope added");
     }
 
     pub async fn register(&self, registration: ClientRegistration) -> CreatedClient {
-        registry::create_client(&self.store, registration, unix_now()).await.expect("client registered")
+        registry::create_client(self.store(), registration, unix_now()).await.expect("client registered")
     }
 
     /// Adds `scopes` to the registry and registers a confidential
@@ -95,7 +138,8 @@ impl TestApp {
     }
 
     async fn store_has_scope(&self, name: &str) -> bool {
-        tessera_store::Store::list_scopes(&self.store)
+        self.store()
+            .list_scopes()
             .await
             .expect("list scopes")
             .iter()

@@ -40,13 +40,13 @@ async fn serve(config: Config) -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
         )
         .init();
-    let database = config.database_path();
+    let database = config.database.describe();
     let server = Server::start(config).await?;
     let issuer = server.issuer().to_owned();
     println!("Tessera is listening on {}", server.local_addr());
     println!("  issuer:    {issuer}");
     println!("  discovery: {issuer}/.well-known/openid-configuration");
-    println!("  database:  {}", database.display());
+    println!("  database:  {database}");
     println!();
     println!("Next, from another terminal: add a scope and register an application:");
     println!("  tessera scope add contact.read --description \"Read your contacts\"");
@@ -81,7 +81,7 @@ async fn shutdown_signal() {
 async fn client(config: &Config, command: ClientCommand) -> Result<()> {
     let store = open_store(config).await?;
     match command {
-        ClientCommand::Create(args) => create_client(&store, args).await,
+        ClientCommand::Create(args) => create_client(store.as_ref(), args).await,
         ClientCommand::List { output } => {
             let clients = store.list_clients().await?;
             match output {
@@ -123,7 +123,7 @@ async fn client(config: &Config, command: ClientCommand) -> Result<()> {
             Ok(())
         }
         ClientCommand::RotateSecret { client_id, grace, output } => {
-            let secret = registry::rotate_secret(&store, &client_id, grace, unix_now()).await?;
+            let secret = registry::rotate_secret(store.as_ref(), &client_id, grace, unix_now()).await?;
             let grace_text = humantime::format_duration(grace).to_string();
             match output {
                 Output::Json => println!(
@@ -144,12 +144,12 @@ async fn client(config: &Config, command: ClientCommand) -> Result<()> {
             Ok(())
         }
         ClientCommand::Disable { client_id } => {
-            registry::set_client_disabled(&store, &client_id, true).await?;
+            registry::set_client_disabled(store.as_ref(), &client_id, true).await?;
             println!("disabled client {client_id}");
             Ok(())
         }
         ClientCommand::Enable { client_id } => {
-            registry::set_client_disabled(&store, &client_id, false).await?;
+            registry::set_client_disabled(store.as_ref(), &client_id, false).await?;
             println!("enabled client {client_id}");
             Ok(())
         }
@@ -161,7 +161,7 @@ async fn registration_token(config: &Config, command: RegistrationTokenCommand) 
     match command {
         RegistrationTokenCommand::Create { expires_in, output } => {
             let now = unix_now();
-            let token = registry::create_registration_token(&store, expires_in, now).await?;
+            let token = registry::create_registration_token(store.as_ref(), expires_in, now).await?;
             let expires_at = expires_in.map(|lifetime| now + lifetime.as_secs());
             match output {
                 Output::Json => println!("{}", json!({ "token": token, "expires_at": expires_at })),
@@ -237,7 +237,7 @@ async fn scope(config: &Config, command: ScopeCommand) -> Result<()> {
     let store = open_store(config).await?;
     match command {
         ScopeCommand::Add { name, description } => {
-            let record = registry::create_scope(&store, &name, &description, unix_now()).await?;
+            let record = registry::create_scope(store.as_ref(), &name, &description, unix_now()).await?;
             println!("added scope {}", record.name);
         }
         ScopeCommand::List { output } => {

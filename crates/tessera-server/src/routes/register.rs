@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
 use tessera_core::client::{Client, GrantType};
+use tessera_core::client_auth::is_valid_client_id;
 use tessera_core::registration::ClientRegistration;
 use tessera_core::secret::SecretHash;
 
@@ -137,7 +138,10 @@ pub(super) async fn delete(
 /// The client named in the path, if the request carries its registration
 /// access token. Every failure is the same 401, so client ids are not probed.
 async fn managed_client(state: &AppState, client_id: &str, token: String) -> Result<Client, ServerError> {
-    let client = state.store().find_client(client_id).await?;
+    let client = match is_valid_client_id(client_id) {
+        true => state.store().find_client(client_id).await?,
+        false => None,
+    };
     match client {
         Some(client) if client.registration_token_hash.as_ref().is_some_and(|hash| hash.matches(&token)) => {
             Ok(client)

@@ -196,7 +196,7 @@ async fn deleted_client_gets_no_more_tokens() {
         ("client_secret", secret.as_str()),
     ];
     assert_eq!(app.post_token(&form).await.status(), 200);
-    assert!(tessera_store::Store::delete_client(&app.store, &client_id).await.expect("delete"));
+    assert!(tessera_store::Store::delete_client(app.store(), &client_id).await.expect("delete"));
     let response = app.post_token(&form).await;
     assert_eq!(response.status(), 401);
 }

@@ -61,8 +61,7 @@ async fn jwks_publishes_the_es256_and_rs256_public_keys_only() {
 }
 
 #[tokio::test]
-async fn keys_survive_a_restart_on_the_same_data_dir() {
-    let dir = tempfile::tempdir().expect("dir");
+async fn a_second_server_on_the_same_store_signs_with_the_same_keys() {
     let kids = |jwks: Value| -> Vec<String> {
         jwks["keys"]
             .as_array()
@@ -71,12 +70,42 @@ async fn keys_survive_a_restart_on_the_same_data_dir() {
             .map(|k| k["kid"].as_str().expect("kid").to_owned())
             .collect()
     };
-    let data_dir = dir.path().to_owned();
-    let first = TestApp::spawn_with(|config| config.data_dir = data_dir.clone()).await;
-    let before = kids(first.get_json("/jwks.json").await);
-    drop(first);
-    let second = TestApp::spawn_with(|config| config.data_dir = data_dir.clone()).await;
-    assert_eq!(kids(second.get_json("/jwks.json").await), before);
+    let first = TestApp::spawn().await;
+    let database = first.config.database.clone();
+    let issuer = first.base_url.clone();
+    // Replicas share one store and one configured issuer.
+    let second = TestApp::spawn_with(|config| {
+        config.database = database;
+        config.issuer = Some(issuer);
+    })
+    .await;
+    let second_jwks: Value = second
+        .http
+        .get(format!("{}/jwks.json", second.local_url))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(kids(second_jwks), kids(first.get_json("/jwks.json").await));
+
+    let (id, secret) = first.confidential_client(&["contact.read"]).await;
+    let response = second
+        .http
+        .post(format!("{}/token", second.local_url))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token from the second server");
+    let body: Value = response.json().await.expect("json");
+    let token = body["access_token"].as_str().expect("access_token");
+    assert_eq!(
+        first.introspect(&id, &secret, token).await["active"],
+        true,
+        "either server verifies the other's tokens"
+    );
 }
 
 #[tokio::test]

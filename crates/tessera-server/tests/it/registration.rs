@@ -9,7 +9,7 @@ use tessera_testkit::TestApp;
 async fn app_with_token() -> (TestApp, String) {
     let app = TestApp::spawn().await;
     app.add_scope("contact.read").await;
-    let token = registry::create_registration_token(&app.store, None, tessera_server::unix_now())
+    let token = registry::create_registration_token(app.store(), None, tessera_server::unix_now())
         .await
         .expect("initial access token");
     (app, token)
@@ -81,7 +81,7 @@ async fn registration_needs_a_valid_initial_access_token() {
     let now = tessera_server::unix_now();
     let expired = "an-expired-initial-access-token-0123456789";
     tessera_store::Store::create_registration_token(
-        &app.store,
+        app.store(),
         &SecretHash::of(expired),
         now - 10,
         Some(now - 1),
@@ -135,7 +135,7 @@ async fn each_kind_of_bad_metadata_is_refused() {
     for (metadata, error) in cases {
         expect_error(register(&app, Some(&token), &metadata).await, 400, error).await;
     }
-    let clients = tessera_store::Store::list_clients(&app.store).await.expect("list");
+    let clients = tessera_store::Store::list_clients(app.store()).await.expect("list");
     assert!(clients.is_empty(), "no refused registration leaves a client behind");
 
     let not_json = app

@@ -1,8 +1,10 @@
-//! One suite for every store backend: each test takes `&dyn Store`.
+//! One suite for every store backend: each test in `suite` takes `&dyn Store`
+//! and runs once on a fresh SQLite file and once on a fresh PostgreSQL database.
 
 mod suite;
 
-use tessera_store::SqliteStore;
+use tessera_store::{PostgresStore, SqliteStore};
+use tessera_testkit::PostgresDatabase;
 
 async fn fresh_sqlite() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -10,41 +12,46 @@ async fn fresh_sqlite() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-#[tokio::test]
-async fn sqlite_scopes() {
-    let (_dir, store) = fresh_sqlite().await;
-    suite::scopes(&store).await;
+/// `None` (with a message saying why) where PostgreSQL is unavailable and not required.
+async fn fresh_postgres(test: &str) -> Option<(PostgresDatabase, PostgresStore)> {
+    let database = PostgresDatabase::create(test).await?;
+    let store = PostgresStore::connect(&database.url).await.expect("connect and migrate");
+    Some((database, store))
 }
 
-#[tokio::test]
-async fn sqlite_clients() {
-    let (_dir, store) = fresh_sqlite().await;
-    suite::clients(&store).await;
+/// Defines `sqlite_<name>` and `postgres_<name>` tests running `suite::<name>`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_dir, store) = crate::fresh_sqlite().await;
+                    crate::suite::$name(&store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some((_database, store)) = crate::fresh_postgres(stringify!($name)).await else { return };
+                    crate::suite::$name(&store).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn sqlite_client_updates() {
-    let (_dir, store) = fresh_sqlite().await;
-    suite::client_updates(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_revoked_access_tokens() {
-    let (_dir, store) = fresh_sqlite().await;
-    suite::revoked_access_tokens(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_registration_tokens() {
-    let (_dir, store) = fresh_sqlite().await;
-    suite::registration_tokens(&store).await;
-}
-
-#[tokio::test]
-async fn sqlite_signing_keys() {
-    let (_dir, store) = fresh_sqlite().await;
-    suite::signing_keys(&store).await;
-}
+on_every_backend!(
+    scopes,
+    clients,
+    client_updates,
+    revoked_access_tokens,
+    registration_tokens,
+    signing_keys,
+    concurrent_first_start_creates_one_key,
+);
 
 #[tokio::test]
 async fn sqlite_reopening_keeps_data_and_migrations_are_idempotent() {
@@ -55,5 +62,15 @@ async fn sqlite_reopening_keeps_data_and_migrations_are_idempotent() {
     drop(store);
     let reopened = SqliteStore::open(&path).await.expect("reopen");
     let scopes = tessera_store::Store::list_scopes(&reopened).await.expect("list");
+    assert_eq!(scopes.len(), 1);
+}
+
+#[tokio::test]
+async fn postgres_reconnecting_keeps_data_and_migrations_are_idempotent() {
+    let Some((database, store)) = fresh_postgres("reconnect").await else { return };
+    suite::create_scope(&store, "contact.read").await;
+    drop(store);
+    let again = PostgresStore::connect(&database.url).await.expect("reconnect");
+    let scopes = tessera_store::Store::list_scopes(&again).await.expect("list");
     assert_eq!(scopes.len(), 1);
 }

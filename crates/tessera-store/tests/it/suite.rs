@@ -195,3 +195,26 @@ pub(crate) async fn registration_tokens(store: &dyn Store) {
     assert!(!store.is_registration_token_valid(&short, 100).await.expect("expired"));
     assert!(!store.is_registration_token_valid(&SecretHash::of("other"), 1).await.expect("unknown"));
 }
+
+/// Replicas starting together race to create the first keys; one wins per algorithm.
+pub(crate) async fn concurrent_first_start_creates_one_key(store: &dyn Store) {
+    let (a, b, c, d) = (
+        key("es-a", Algorithm::Es256),
+        key("es-b", Algorithm::Es256),
+        key("es-c", Algorithm::Es256),
+        key("es-d", Algorithm::Es256),
+    );
+    let outcomes = tokio::join!(
+        store.create_current_key_if_absent(&a),
+        store.create_current_key_if_absent(&b),
+        store.create_current_key_if_absent(&c),
+        store.create_current_key_if_absent(&d),
+    );
+    for outcome in [outcomes.0, outcomes.1, outcomes.2, outcomes.3] {
+        outcome.expect("losing the race is not an error");
+    }
+    let current = store.find_current_key(Algorithm::Es256).await.expect("find").expect("one current");
+    let published = store.list_published_keys().await.expect("list");
+    assert_eq!(published.len(), 1, "exactly one key was stored");
+    assert_eq!(published[0].kid, current.kid);
+}

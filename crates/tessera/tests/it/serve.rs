@@ -112,3 +112,43 @@ fn serves_https_with_the_configured_certificate() {
     assert_eq!(metadata["issuer"], server.issuer.as_str());
     assert!(metadata["token_endpoint"].as_str().is_some_and(|url| url.starts_with("https://")));
 }
+
+#[tokio::test]
+async fn cli_and_server_share_a_postgres_database() {
+    let Some(database) =
+        tessera_testkit::PostgresDatabase::create("cli_and_server_share_a_postgres_database").await
+    else {
+        return;
+    };
+    let dir = Dir::new();
+    std::fs::write(dir.path().join("tessera.toml"), format!("database_url = {:?}\n", database.url))
+        .expect("config");
+    let with_config = |args: &[&str]| {
+        let mut all = vec!["--config", "tessera.toml"];
+        all.extend_from_slice(args);
+        dir.run(&all)
+    };
+    with_config(&["scope", "add", "contact.read", "--description", "Read contacts"]);
+    let server =
+        ServeProcess::start(dir.command(&["--config", "tessera.toml", "serve", "--listen", "127.0.0.1:0"]));
+    let created = json(&with_config(&[
+        "client",
+        "create",
+        "--name",
+        "On Postgres",
+        "--scope",
+        "contact.read",
+        "--output",
+        "json",
+    ]));
+    let response = reqwest::Client::new()
+        .post(server.url("/token"))
+        .basic_auth(created["client_id"].as_str().expect("id"), created["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), 200);
+    assert!(!dir.path().join("tessera-data").exists(), "nothing is written to a local SQLite file");
+    drop(server);
+}

@@ -1,0 +1,217 @@
+//! Rows as every backend reads and writes them, and their conversion to and
+//! from the core's types. Backends differ only in SQL text and placeholders.
+
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Type};
+use tessera_core::UnixTime;
+use tessera_core::client::{Client, GrantType, PreviousSecret};
+use tessera_core::client_auth::AuthMethod;
+use tessera_core::jwt::Algorithm;
+use tessera_core::redirect_uri::RedirectUri;
+use tessera_core::resource::Resource;
+use tessera_core::scope::{Scope, ScopeSet};
+use tessera_core::secret::SecretHash;
+
+use crate::{KeyState, ScopeRecord, SigningKeyRecord, StoreError};
+
+/// The columns of `clients`, in the order the insert and update statements bind them.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ClientRow {
+    pub(crate) name: String,
+    pub(crate) org_url: Option<String>,
+    pub(crate) secret_hash: Option<Vec<u8>>,
+    pub(crate) redirect_uris: String,
+    pub(crate) grant_types: String,
+    pub(crate) resources: String,
+    pub(crate) created_at: i64,
+    pub(crate) previous_secret_hash: Option<Vec<u8>>,
+    pub(crate) previous_secret_expires_at: Option<i64>,
+    pub(crate) token_endpoint_auth_method: String,
+    pub(crate) disabled: bool,
+    pub(crate) may_introspect_any_token: bool,
+    pub(crate) registration_token_hash: Option<Vec<u8>>,
+    pub(crate) client_id: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ClientScopeRow {
+    pub(crate) scope: String,
+    pub(crate) is_default: bool,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ScopeRow {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) created_at: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    pub(crate) kid: String,
+    pub(crate) algorithm: String,
+    pub(crate) state: String,
+    pub(crate) private_key: Vec<u8>,
+    pub(crate) created_at: i64,
+}
+
+impl ClientRow {
+    pub(crate) fn from_client(client: &Client) -> ClientRow {
+        let hash_bytes = |hash: Option<&SecretHash>| hash.map(|hash| hash.as_bytes().to_vec());
+        ClientRow {
+            name: client.name.clone(),
+            org_url: client.org_url.clone(),
+            secret_hash: hash_bytes(client.secret_hash.as_ref()),
+            redirect_uris: json_list(client.redirect_uris.iter().map(RedirectUri::as_str)),
+            grant_types: json_list(client.grant_types.iter().map(|grant| grant.as_str())),
+            resources: json_list(client.resources.iter().map(Resource::as_str)),
+            created_at: to_db_time(client.created_at),
+            previous_secret_hash: hash_bytes(client.previous_secret.as_ref().map(|previous| &previous.hash)),
+            previous_secret_expires_at: client.previous_secret.as_ref().map(|p| to_db_time(p.expires_at)),
+            token_endpoint_auth_method: client.auth_method.as_str().to_owned(),
+            disabled: client.disabled,
+            may_introspect_any_token: client.may_introspect_any_token,
+            registration_token_hash: hash_bytes(client.registration_token_hash.as_ref()),
+            client_id: client.client_id.clone(),
+        }
+    }
+
+    /// Binds every column, in `CLIENT_COLUMNS` order, to an insert or update.
+    pub(crate) fn bind<'q, DB>(
+        self,
+        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+    where
+        DB: Database,
+        String: Encode<'q, DB> + Type<DB>,
+        Option<String>: Encode<'q, DB> + Type<DB>,
+        Option<Vec<u8>>: Encode<'q, DB> + Type<DB>,
+        i64: Encode<'q, DB> + Type<DB>,
+        Option<i64>: Encode<'q, DB> + Type<DB>,
+        bool: Encode<'q, DB> + Type<DB>,
+    {
+        query
+            .bind(self.name)
+            .bind(self.org_url)
+            .bind(self.secret_hash)
+            .bind(self.redirect_uris)
+            .bind(self.grant_types)
+            .bind(self.resources)
+            .bind(self.created_at)
+            .bind(self.previous_secret_hash)
+            .bind(self.previous_secret_expires_at)
+            .bind(self.token_endpoint_auth_method)
+            .bind(self.disabled)
+            .bind(self.may_introspect_any_token)
+            .bind(self.registration_token_hash)
+            .bind(self.client_id)
+    }
+
+    pub(crate) fn into_client(self, scope_rows: Vec<ClientScopeRow>) -> Result<Client, StoreError> {
+        let mut scopes = Vec::new();
+        let mut default_scopes = Vec::new();
+        for row in scope_rows {
+            let scope = Scope::parse(&row.scope).map_err(corrupt)?;
+            if row.is_default {
+                default_scopes.push(scope.clone());
+            }
+            scopes.push(scope);
+        }
+        let previous_secret =
+            match (optional_hash(self.previous_secret_hash)?, self.previous_secret_expires_at) {
+                (Some(hash), Some(expires_at)) => {
+                    Some(PreviousSecret { hash, expires_at: from_db_time(expires_at) })
+                }
+                _ => None,
+            };
+        let auth_method = AuthMethod::parse(&self.token_endpoint_auth_method).ok_or_else(|| {
+            StoreError::Corrupt(format!("auth method `{}`", self.token_endpoint_auth_method))
+        })?;
+        Ok(Client {
+            client_id: self.client_id,
+            name: self.name,
+            org_url: self.org_url,
+            secret_hash: optional_hash(self.secret_hash)?,
+            previous_secret,
+            auth_method,
+            disabled: self.disabled,
+            may_introspect_any_token: self.may_introspect_any_token,
+            registration_token_hash: optional_hash(self.registration_token_hash)?,
+            redirect_uris: parse_json_list(&self.redirect_uris, |raw| RedirectUri::parse(raw).ok())?,
+            grant_types: parse_json_list(&self.grant_types, GrantType::parse)?,
+            scopes: scopes.into_iter().collect::<ScopeSet>(),
+            default_scopes: default_scopes.into_iter().collect::<ScopeSet>(),
+            resources: parse_json_list(&self.resources, |raw| Resource::parse(raw).ok())?,
+            created_at: from_db_time(self.created_at),
+        })
+    }
+}
+
+impl ScopeRow {
+    pub(crate) fn into_record(self) -> Result<ScopeRecord, StoreError> {
+        Ok(ScopeRecord {
+            name: Scope::parse(&self.name).map_err(corrupt)?,
+            description: self.description,
+            created_at: from_db_time(self.created_at),
+        })
+    }
+}
+
+impl KeyRow {
+    pub(crate) fn into_record(self) -> Result<SigningKeyRecord, StoreError> {
+        Ok(SigningKeyRecord {
+            algorithm: Algorithm::parse(&self.algorithm)
+                .ok_or_else(|| StoreError::Corrupt(format!("key algorithm `{}`", self.algorithm)))?,
+            state: KeyState::parse(&self.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("key state `{}`", self.state)))?,
+            kid: self.kid,
+            private_key_der: self.private_key,
+            created_at: from_db_time(self.created_at),
+        })
+    }
+}
+
+/// Message for a scope that a client names but the registry lacks.
+pub(crate) fn scope_not_registered(scope: &Scope) -> StoreError {
+    StoreError::Conflict(format!("scope `{scope}` is not in the registry"))
+}
+
+pub(crate) fn scope_in_use(name: &str, holders: &[String]) -> StoreError {
+    StoreError::Conflict(format!(
+        "scope `{name}` is still granted to client(s) {}; remove it from them first",
+        holders.join(", ")
+    ))
+}
+
+fn optional_hash(bytes: Option<Vec<u8>>) -> Result<Option<SecretHash>, StoreError> {
+    bytes
+        .map(|bytes| SecretHash::from_bytes(&bytes).ok_or_else(|| StoreError::Corrupt("hash length".into())))
+        .transpose()
+}
+
+fn json_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    serde_json::Value::Array(items.map(|item| serde_json::Value::String(item.to_owned())).collect())
+        .to_string()
+}
+
+fn parse_json_list<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, StoreError> {
+    let items: Vec<String> =
+        serde_json::from_str(raw).map_err(|err| StoreError::Corrupt(format!("list column: {err}")))?;
+    items
+        .iter()
+        .map(|item| parse(item).ok_or_else(|| StoreError::Corrupt(format!("list item `{item}`"))))
+        .collect()
+}
+
+fn corrupt(err: tessera_core::OAuthError) -> StoreError {
+    StoreError::Corrupt(err.description)
+}
+
+// Database integers are i64; Unix times in seconds fit until the year 292 billion.
+pub(crate) fn to_db_time(time: UnixTime) -> i64 {
+    i64::try_from(time).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_db_time(time: i64) -> UnixTime {
+    u64::try_from(time).unwrap_or(0)
+}

@@ -1,0 +1,78 @@
+//! A fresh, uniquely named PostgreSQL database per test, dropped afterwards.
+//!
+//! The server is found at `TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Where none answers, the test
+//! prints why it is skipped, unless `REQUIRE_POSTGRES` is set (as `.ci/run`
+//! does), in which case it fails.
+
+use sqlx::{Connection, PgConnection};
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database created for one test.
+pub struct PostgresDatabase {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl PostgresDatabase {
+    /// Creates the database, or returns `None` (after saying why) when
+    /// PostgreSQL is unavailable and not required.
+    pub async fn create(test_name: &str) -> Option<PostgresDatabase> {
+        let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
+        let mut admin = match PgConnection::connect(&admin_url).await {
+            Ok(admin) => admin,
+            Err(err) if std::env::var_os("REQUIRE_POSTGRES").is_none() => {
+                eprintln!(
+                    "SKIPPED {test_name} on PostgreSQL: no server at {admin_url} ({err}); \
+                     set TEST_POSTGRES_URL, or REQUIRE_POSTGRES=1 to fail instead"
+                );
+                return None;
+            }
+            Err(err) => panic!("PostgreSQL is required (REQUIRE_POSTGRES) but {admin_url} failed: {err}"),
+        };
+        let suffix: String = format!("{:x}", rand_suffix());
+        let name = format!("tessera_test_{suffix}");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("TEST_POSTGRES_URL must end with a database name"),
+        };
+        Some(PostgresDatabase { url, name, admin_url })
+    }
+}
+
+fn rand_suffix() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+    );
+    (u128::from(hasher.finish()) << 64) | u128::from(std::process::id())
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside any async context we could borrow: use a private runtime.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
