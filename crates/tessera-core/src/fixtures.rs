@@ -2,6 +2,7 @@
 
 use crate::client::{Client, GrantType};
 use crate::client_auth::AuthMethod;
+use crate::policy::TokenPolicy;
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
 use crate::token::{AccessTokenClaims, Audience};
@@ -39,5 +40,14 @@ pub(crate) fn claims(client_id: &str) -> AccessTokenClaims {
         nbf: 100,
         exp: 200,
         jti: "jti-1".into(),
+    }
+}
+
+/// Tokens from `https://auth.example.com`, valid for an hour, `aud` defaulting to the issuer.
+pub(crate) fn policy() -> TokenPolicy {
+    TokenPolicy {
+        issuer: "https://auth.example.com".into(),
+        access_token_lifetime: 3600,
+        default_audience: "https://auth.example.com".into(),
     }
 }

@@ -69,15 +69,7 @@ pub fn introspect_access_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{claims, client};
-
-    fn policy() -> TokenPolicy {
-        TokenPolicy {
-            issuer: "https://auth.example.com".into(),
-            access_token_lifetime: 3600,
-            default_audience: "https://api.example.com".into(),
-        }
-    }
+    use crate::fixtures::{claims, client, policy};
 
     fn active(
         caller: &Client,

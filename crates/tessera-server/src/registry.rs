@@ -31,12 +31,7 @@ pub async fn create_client(
     registration: ClientRegistration,
     now: UnixTime,
 ) -> Result<CreatedClient, ServerError> {
-    let known_scopes = known_scopes(store).await?;
-    let secret = new_client_secret()?;
-    let client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
-    store.create_client(&client).await?;
-    let client_secret = (!client.is_public()).then_some(secret);
-    Ok(CreatedClient { client, client_secret })
+    register_and_store(store, registration, None, now).await
 }
 
 /// A client registered through RFC 7591, with its RFC 7592 registration access token.
@@ -50,17 +45,26 @@ pub async fn create_dynamic_client(
     registration: ClientRegistration,
     now: UnixTime,
 ) -> Result<DynamicallyCreatedClient, ServerError> {
+    let registration_access_token = new_client_secret()?;
+    let token_hash = SecretHash::of(&registration_access_token);
+    let created = register_and_store(store, registration, Some(token_hash), now).await?;
+    Ok(DynamicallyCreatedClient { created, registration_access_token })
+}
+
+/// Applies the core's registration rules to fresh credentials and stores the client.
+async fn register_and_store(
+    store: &dyn Store,
+    registration: ClientRegistration,
+    registration_token_hash: Option<SecretHash>,
+    now: UnixTime,
+) -> Result<CreatedClient, ServerError> {
     let known_scopes = known_scopes(store).await?;
     let secret = new_client_secret()?;
-    let registration_access_token = new_client_secret()?;
     let mut client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
-    client.registration_token_hash = Some(SecretHash::of(&registration_access_token));
+    client.registration_token_hash = registration_token_hash;
     store.create_client(&client).await?;
     let client_secret = (!client.is_public()).then_some(secret);
-    Ok(DynamicallyCreatedClient {
-        created: CreatedClient { client, client_secret },
-        registration_access_token,
-    })
+    Ok(CreatedClient { client, client_secret })
 }
 
 /// RFC 7592 §2.2: replaces a client's metadata, keeping its identity and secrets.

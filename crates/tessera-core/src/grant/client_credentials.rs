@@ -72,14 +72,7 @@ mod tests {
     use expect_test::{Expect, expect};
 
     use super::*;
-
-    fn policy() -> TokenPolicy {
-        TokenPolicy {
-            issuer: "https://auth.example.com".into(),
-            access_token_lifetime: 3600,
-            default_audience: "https://auth.example.com".into(),
-        }
-    }
+    use crate::fixtures::policy;
 
     fn client() -> Client {
         Client {
