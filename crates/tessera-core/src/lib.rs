@@ -24,6 +24,7 @@ pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod token;
+pub mod user;
 
 pub use error::{ErrorCode, OAuthError};
 

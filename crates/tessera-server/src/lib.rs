@@ -15,6 +15,7 @@ pub mod random;
 pub mod registry;
 pub mod routes;
 pub mod state;
+pub mod users;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -23,6 +23,7 @@ use tessera_core::UnixTime;
 use tessera_core::client::Client;
 use tessera_core::jwt::Algorithm;
 use tessera_core::secret::SecretHash;
+use tessera_core::user::User;
 
 /// Everything Tessera keeps. Implemented for SQLite; shared by server and CLI.
 #[async_trait]
@@ -67,6 +68,14 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+
+    /// Adds a user; `Conflict` if the username is taken.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn find_user(&self, user_id: &str) -> Result<Option<User>, StoreError>;
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Replaces every field of an existing user; `false` if it does not exist.
+    async fn update_user(&self, user: &User) -> Result<bool, StoreError>;
 
     /// Stores `key` as current unless the algorithm already has a current key;
     /// safe when several processes race at first start.

@@ -11,6 +11,7 @@ use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
+use tessera_core::user::{User, Username};
 
 use crate::{KeyState, ScopeRecord, SigningKeyRecord, StoreError};
 
@@ -37,6 +38,69 @@ pub(crate) struct ClientRow {
 pub(crate) struct ClientScopeRow {
     pub(crate) scope: String,
     pub(crate) is_default: bool,
+}
+
+/// The columns of `users`, in the order the insert and update statements bind them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub(crate) username: String,
+    pub(crate) email: Option<String>,
+    pub(crate) email_verified: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) password_hash: String,
+    pub(crate) disabled: bool,
+    pub(crate) created_at: i64,
+    pub(crate) user_id: String,
+}
+
+impl UserRow {
+    pub(crate) fn from_user(user: &User) -> UserRow {
+        UserRow {
+            username: user.username.as_str().to_owned(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            name: user.name.clone(),
+            password_hash: user.password_hash.clone(),
+            disabled: user.disabled,
+            created_at: to_db_time(user.created_at),
+            user_id: user.user_id.clone(),
+        }
+    }
+
+    pub(crate) fn bind<'q, DB>(
+        self,
+        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+    where
+        DB: Database,
+        String: Encode<'q, DB> + Type<DB>,
+        Option<String>: Encode<'q, DB> + Type<DB>,
+        i64: Encode<'q, DB> + Type<DB>,
+        bool: Encode<'q, DB> + Type<DB>,
+    {
+        query
+            .bind(self.username)
+            .bind(self.email)
+            .bind(self.email_verified)
+            .bind(self.name)
+            .bind(self.password_hash)
+            .bind(self.disabled)
+            .bind(self.created_at)
+            .bind(self.user_id)
+    }
+
+    pub(crate) fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            username: Username::parse(&self.username).map_err(corrupt)?,
+            user_id: self.user_id,
+            email: self.email,
+            email_verified: self.email_verified,
+            name: self.name,
+            password_hash: self.password_hash,
+            disabled: self.disabled,
+            created_at: from_db_time(self.created_at),
+        })
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -211,6 +211,65 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn create_user(&self, user: &tessera_core::user::User) -> Result<(), $crate::StoreError> {
+                use $crate::error::OnConstraint;
+                $crate::rows::UserRow::from_user(user)
+                    .bind(sqlx::query(
+                        "INSERT INTO users (username, email, email_verified, name, password_hash, disabled,
+                         created_at, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    ))
+                    .execute(&self.pool)
+                    .await
+                    .on_unique_violation(|| format!("user `{}` already exists", user.username))?;
+                Ok(())
+            }
+
+            async fn find_user(
+                &self,
+                user_id: &str,
+            ) -> Result<Option<tessera_core::user::User>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::UserRow>(concat!($crate::sql_store::USER_SELECT!(), " WHERE user_id = $1"))
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map($crate::rows::UserRow::into_user)
+                    .transpose()
+            }
+
+            async fn find_user_by_username(
+                &self,
+                username: &str,
+            ) -> Result<Option<tessera_core::user::User>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::UserRow>(concat!($crate::sql_store::USER_SELECT!(), " WHERE username = $1"))
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map($crate::rows::UserRow::into_user)
+                    .transpose()
+            }
+
+            async fn list_users(&self) -> Result<Vec<tessera_core::user::User>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::UserRow>(concat!($crate::sql_store::USER_SELECT!(), " ORDER BY username"))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map($crate::rows::UserRow::into_user)
+                    .collect()
+            }
+
+            async fn update_user(&self, user: &tessera_core::user::User) -> Result<bool, $crate::StoreError> {
+                use $crate::error::OnConstraint;
+                let updated = $crate::rows::UserRow::from_user(user)
+                    .bind(sqlx::query(
+                        "UPDATE users SET username = $1, email = $2, email_verified = $3, name = $4,
+                         password_hash = $5, disabled = $6, created_at = $7 WHERE user_id = $8",
+                    ))
+                    .execute(&self.pool)
+                    .await
+                    .on_unique_violation(|| format!("user `{}` already exists", user.username))?;
+                Ok(updated.rows_affected() > 0)
+            }
+
             async fn create_current_key_if_absent(
                 &self,
                 key: &$crate::SigningKeyRecord,
@@ -280,4 +339,12 @@ macro_rules! sql_store {
     };
 }
 
+/// The columns of a `UserRow`, shared by every user query.
+macro_rules! user_select {
+    () => {
+        "SELECT username, email, email_verified, name, password_hash, disabled, created_at, user_id FROM users"
+    };
+}
+
 pub(crate) use sql_store;
+pub(crate) use user_select as USER_SELECT;

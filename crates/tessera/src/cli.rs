@@ -27,9 +27,46 @@ pub(crate) enum Command {
     /// Manage the scope registry.
     #[command(subcommand)]
     Scope(ScopeCommand),
+    /// Manage end users who log in at the authorization server.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Manage RFC 7591 initial access tokens for `POST /register`.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Add a user; the password is read from standard input, never from arguments.
+    Add {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        /// Mark the email address as verified (shown to applications as `email_verified`).
+        #[arg(long)]
+        email_verified: bool,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Set a new password, read from standard input.
+    Passwd {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Stop a user from logging in.
+    Disable { username: String },
+    /// Let a disabled user log in again.
+    Enable { username: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,11 +5,13 @@ use serde_json::json;
 use tessera_core::registration::ClientRegistration;
 use tessera_server::config::{Config, Overrides};
 use tessera_server::registry::{self, ClientView};
+use tessera_server::users;
 use tessera_server::{Server, open_store, unix_now};
 use tessera_store::Store;
 
 use crate::cli::{
     Cli, ClientCommand, Command, CreateClientArgs, Output, RegistrationTokenCommand, ScopeCommand,
+    UserCommand,
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
@@ -29,6 +31,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             Command::Client(command) => client(&config, command).await,
             Command::Scope(command) => scope(&config, command).await,
             Command::RegistrationToken(command) => registration_token(&config, command).await,
+            Command::User(command) => user(&config, command).await,
         }
     })
 }
@@ -154,6 +157,68 @@ async fn client(config: &Config, command: ClientCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn user(config: &Config, command: UserCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        UserCommand::Add { username, password_stdin: _, email, email_verified, name } => {
+            let password = read_password()?;
+            let new = users::NewUser { username, password, email, email_verified, name };
+            let user = users::add_user(store.as_ref(), new, unix_now()).await?;
+            println!("added user {} (id {})", user.username, user.user_id);
+        }
+        UserCommand::List { output } => {
+            let users = store.list_users().await?;
+            match output {
+                Output::Json => {
+                    let list: Vec<_> = users
+                        .iter()
+                        .map(|u| {
+                            json!({
+                                "user_id": u.user_id, "username": u.username.as_str(), "email": u.email,
+                                "email_verified": u.email_verified, "name": u.name, "disabled": u.disabled,
+                                "created_at": u.created_at,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                }
+                Output::Text => {
+                    for u in &users {
+                        let state = if u.disabled { "  (disabled)" } else { "" };
+                        println!(
+                            "{}  {}  {}{state}",
+                            u.user_id,
+                            u.username,
+                            u.email.as_deref().unwrap_or("-")
+                        );
+                    }
+                }
+            }
+        }
+        UserCommand::Passwd { username, password_stdin: _ } => {
+            users::set_password(store.as_ref(), &username, read_password()?).await?;
+            println!("changed the password of {username}");
+        }
+        UserCommand::Disable { username } => {
+            users::set_user_disabled(store.as_ref(), &username, true).await?;
+            println!("disabled user {username}");
+        }
+        UserCommand::Enable { username } => {
+            users::set_user_disabled(store.as_ref(), &username, false).await?;
+            println!("enabled user {username}");
+        }
+    }
+    Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_owned())
 }
 
 async fn registration_token(config: &Config, command: RegistrationTokenCommand) -> Result<()> {

@@ -51,6 +51,7 @@ on_every_backend!(
     registration_tokens,
     signing_keys,
     concurrent_first_start_creates_one_key,
+    users,
 );
 
 #[tokio::test]

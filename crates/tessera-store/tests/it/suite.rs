@@ -7,6 +7,7 @@ use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
+use tessera_core::user::{User, Username};
 use tessera_store::{KeyState, ScopeRecord, SigningKeyRecord, Store, StoreError};
 
 pub(crate) async fn create_scope(store: &dyn Store, name: &str) {
@@ -217,4 +218,38 @@ pub(crate) async fn concurrent_first_start_creates_one_key(store: &dyn Store) {
     let published = store.list_published_keys().await.expect("list");
     assert_eq!(published.len(), 1, "exactly one key was stored");
     assert_eq!(published[0].kid, current.kid);
+}
+
+fn user(id: &str, username: &str) -> User {
+    User {
+        user_id: id.into(),
+        username: Username::parse(username).expect("username"),
+        email: Some(format!("{username}@example.com")),
+        email_verified: true,
+        name: Some("Alice Liddell".into()),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        created_at: 3,
+    }
+}
+
+pub(crate) async fn users(store: &dyn Store) {
+    let alice = user("u-1", "alice");
+    store.create_user(&alice).await.expect("create");
+    assert_eq!(store.find_user("u-1").await.expect("find"), Some(alice.clone()));
+    assert_eq!(store.find_user_by_username("alice").await.expect("find"), Some(alice.clone()));
+    assert_eq!(store.find_user_by_username("ALICE").await.expect("find"), None, "usernames are exact");
+    let taken = store.create_user(&user("u-2", "alice")).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(ref m)) if m.contains("alice")), "{taken:?}");
+
+    let changed =
+        User { disabled: true, password_hash: "$argon2id$other".into(), email: None, ..alice.clone() };
+    assert!(store.update_user(&changed).await.expect("update"));
+    assert_eq!(store.find_user("u-1").await.expect("find"), Some(changed));
+    assert!(!store.update_user(&user("ghost", "ghost")).await.expect("update missing"));
+
+    store.create_user(&user("u-3", "bob")).await.expect("create");
+    let names: Vec<String> =
+        store.list_users().await.expect("list").iter().map(|u| u.username.to_string()).collect();
+    assert_eq!(names, ["alice", "bob"]);
 }

@@ -166,3 +166,50 @@ fn unknown_tessera_variables_are_warned_about_not_fatal() {
     );
     assert!(dir.path().join("from-env/tessera.db").is_file(), "known variables still apply");
 }
+
+#[test]
+fn users_are_added_with_a_password_from_stdin_and_never_echoed() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = Dir::new();
+    let add = |args: &[&str], stdin: &str| {
+        let mut child = dir
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write");
+        child.wait_with_output().expect("run")
+    };
+    let output = add(
+        &["user", "add", "alice", "--password-stdin", "--email", "alice@example.com", "--name", "Alice"],
+        "correct horse battery\n",
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let all_output =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!all_output.contains("correct horse"), "the password is never echoed");
+
+    let users = json(&dir.run(&["user", "list", "--output", "json"]));
+    assert_eq!(users[0]["username"], "alice");
+    assert_eq!(users[0]["email"], "alice@example.com");
+    assert!(users[0].get("password_hash").is_none());
+    let db = std::fs::read(crate::util::data_db(dir.path())).expect("database");
+    assert!(!db.windows(b"correct horse".len()).any(|w| w == b"correct horse"), "only a hash is stored");
+
+    let short = add(&["user", "add", "bob", "--password-stdin"], "short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 1024 characters"));
+    let taken = add(&["user", "add", "alice", "--password-stdin"], "another password\n");
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("user `alice` already exists"));
+    let no_flag = dir.run_failing(&["user", "add", "carol"]);
+    assert!(no_flag.contains("--password-stdin"), "{no_flag}");
+
+    assert!(add(&["user", "passwd", "alice", "--password-stdin"], "a new password\n").status.success());
+    dir.run(&["user", "disable", "alice"]);
+    assert_eq!(json(&dir.run(&["user", "list", "--output", "json"]))[0]["disabled"], true);
+    dir.run(&["user", "enable", "alice"]);
+    assert_eq!(json(&dir.run(&["user", "list", "--output", "json"]))[0]["disabled"], false);
+}
