@@ -26,6 +26,8 @@ pub struct Client {
     pub disabled: bool,
     /// May introspect tokens issued to other clients (a resource server's permission).
     pub may_introspect_any_token: bool,
+    /// PKCE is required unless a confidential client was registered with it optional.
+    pub require_pkce: bool,
     /// RFC 7592 registration access token, for clients registered through `/register`.
     pub registration_token_hash: Option<SecretHash>,
     pub redirect_uris: Vec<RedirectUri>,

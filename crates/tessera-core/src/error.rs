@@ -21,6 +21,18 @@ pub enum ErrorCode {
     InvalidScope,
     /// RFC 8707 §2: the requested resource is invalid or not allowed for the client.
     InvalidTarget,
+    /// RFC 6749 §4.1.2.1: the server does not support this `response_type`.
+    UnsupportedResponseType,
+    /// RFC 6749 §4.1.2.1: the resource owner denied the request.
+    AccessDenied,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user is not logged in.
+    LoginRequired,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but consent is needed.
+    ConsentRequired,
+    /// OpenID Connect Core §3.1.2.6: the `request` parameter is not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
     /// RFC 7009 §2.2.1: the server cannot revoke this type of token.
     UnsupportedTokenType,
     /// RFC 6750 §3.1: a Bearer token is missing, expired, revoked or malformed.
@@ -42,6 +54,12 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",

@@ -18,6 +18,7 @@ pub(crate) fn client(id: &str) -> Client {
         auth_method: AuthMethod::ClientSecretBasic,
         disabled: false,
         may_introspect_any_token: false,
+        require_pkce: true,
         registration_token_hash: None,
         redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],

@@ -9,12 +9,14 @@
 //! and signing goes through the [`jwt::Signer`] trait implemented elsewhere. That
 //! keeps every rule a synchronous function that a unit test can call directly.
 
+pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod error;
 pub mod grant;
 pub mod introspection;
 pub mod jwt;
+pub mod pkce;
 pub mod policy;
 pub mod redirect_uri;
 pub mod registration;

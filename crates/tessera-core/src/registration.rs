@@ -33,6 +33,9 @@ pub struct ClientRegistration {
     /// Lets the client introspect every token (for resource servers); never
     /// granted through dynamic registration.
     pub may_introspect_any_token: bool,
+    /// Lets a confidential client use the code flow without PKCE, for legacy
+    /// integrations; public clients always need PKCE.
+    pub pkce_optional: bool,
 }
 
 /// Validates `registration` and builds the client record. `client_secret` is a
@@ -73,6 +76,9 @@ pub fn register_client(
     if registration.public && has(GrantType::ClientCredentials) {
         return Err(metadata("public clients cannot use the client_credentials grant".into()));
     }
+    if registration.public && registration.pkce_optional {
+        return Err(metadata("public clients always need PKCE".into()));
+    }
     if grant_types.is_empty() {
         return Err(metadata("a public client needs redirect URIs for the authorization_code grant".into()));
     }
@@ -106,6 +112,7 @@ pub fn register_client(
         auth_method,
         disabled: false,
         may_introspect_any_token: registration.may_introspect_any_token,
+        require_pkce: !registration.pkce_optional,
         registration_token_hash: None,
         redirect_uris,
         grant_types,
@@ -124,8 +131,11 @@ pub fn reregister_client(
     registration: ClientRegistration,
     known_scopes: &ScopeSet,
 ) -> Result<Client, OAuthError> {
-    let registration =
-        ClientRegistration { may_introspect_any_token: existing.may_introspect_any_token, ..registration };
+    let registration = ClientRegistration {
+        may_introspect_any_token: existing.may_introspect_any_token,
+        pkce_optional: !existing.require_pkce,
+        ..registration
+    };
     // The placeholder secret is discarded below: the client keeps its own.
     let updated =
         register_client(registration, known_scopes, existing.client_id.clone(), "", existing.created_at)?;

@@ -53,6 +53,29 @@ impl FormParams {
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+
+    /// Encodes the parameters back to `application/x-www-form-urlencoded`.
+    pub fn encode(&self) -> String {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.pairs {
+            serializer.append_pair(name, value);
+        }
+        serializer.finish()
+    }
+
+    /// The same parameters without `name`, or with `keep` applied to its value
+    /// (an empty result drops it).
+    pub fn with_value_filtered(&self, name: &str, keep: impl Fn(&str) -> String) -> FormParams {
+        let pairs = self
+            .pairs
+            .iter()
+            .filter_map(|(key, value)| match key == name {
+                true => Some((key.clone(), keep(value))).filter(|(_, value)| !value.is_empty()),
+                false => Some((key.clone(), value.clone())),
+            })
+            .collect();
+        FormParams { pairs }
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,14 @@ pub struct RawConfig {
     /// Lifetime of access tokens, e.g. "1h" or "15m".
     #[serde(with = "humantime_serde")]
     pub access_token_lifetime: Duration,
+    /// Lifetime of authorization codes, e.g. "120s" (10s to 10m).
+    #[serde(with = "humantime_serde")]
+    pub authorization_code_lifetime: Duration,
+    /// How long a browser stays signed in, e.g. "8h".
+    #[serde(with = "humantime_serde")]
+    pub session_lifetime: Duration,
+    /// Accept `code_challenge_method=plain` (RFC 9700 advises against it).
+    pub allow_plain_pkce: bool,
     /// `aud` of tokens when neither request nor client names a resource; defaults to the issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_audience: Option<String>,
@@ -70,6 +78,9 @@ impl Default for RawConfig {
             database_startup_timeout: Duration::from_secs(60),
             allow_insecure_http_issuer: false,
             access_token_lifetime: Duration::from_secs(3600),
+            authorization_code_lifetime: Duration::from_secs(120),
+            session_lifetime: Duration::from_secs(8 * 3600),
+            allow_plain_pkce: false,
             default_audience: None,
             tls: None,
             initial_access_token: None,
@@ -100,6 +111,9 @@ pub struct Config {
     pub database_startup_timeout: Duration,
     pub allow_insecure_http_issuer: bool,
     pub access_token_lifetime: Duration,
+    pub authorization_code_lifetime: Duration,
+    pub session_lifetime: Duration,
+    pub allow_plain_pkce: bool,
     pub default_audience: Option<String>,
     pub tls: Option<TlsFiles>,
     /// Hash of the configured initial access token; the token itself is not kept.
@@ -191,6 +205,14 @@ impl Config {
         {
             return Err(invalid("access_token_lifetime", "must be between 1s and 24h"));
         }
+        if raw.authorization_code_lifetime < Duration::from_secs(10)
+            || raw.authorization_code_lifetime > Duration::from_secs(600)
+        {
+            return Err(invalid("authorization_code_lifetime", "must be between 10s and 10m"));
+        }
+        if raw.session_lifetime < Duration::from_secs(60) {
+            return Err(invalid("session_lifetime", "must be at least 1m"));
+        }
         if let Some(audience) = &raw.default_audience
             && Url::parse(audience).is_err()
         {
@@ -230,6 +252,9 @@ impl Config {
             data_dir: raw.data_dir,
             allow_insecure_http_issuer: raw.allow_insecure_http_issuer,
             access_token_lifetime: raw.access_token_lifetime,
+            authorization_code_lifetime: raw.authorization_code_lifetime,
+            session_lifetime: raw.session_lifetime,
+            allow_plain_pkce: raw.allow_plain_pkce,
             default_audience: raw.default_audience,
             tls: raw.tls.map(|tls| TlsFiles { cert: tls.cert, key: tls.key }),
         })
@@ -245,6 +270,9 @@ impl Config {
             database_startup_timeout: Duration::from_secs(5),
             allow_insecure_http_issuer: false,
             access_token_lifetime: Duration::from_secs(3600),
+            authorization_code_lifetime: Duration::from_secs(120),
+            session_lifetime: Duration::from_secs(3600),
+            allow_plain_pkce: false,
             default_audience: None,
             tls: None,
             initial_access_token: None,
@@ -278,6 +306,9 @@ const KNOWN_KEYS: &[&str] = &[
     "database_startup_timeout",
     "allow_insecure_http_issuer",
     "access_token_lifetime",
+    "authorization_code_lifetime",
+    "session_lifetime",
+    "allow_plain_pkce",
     "default_audience",
     "tls",
     "initial_access_token",

@@ -9,12 +9,15 @@
 //! [`routes::app`] for an in-process router.
 
 pub mod config;
+pub mod cookies;
 pub mod error;
 pub mod keys;
+pub mod pages;
 pub mod random;
 pub mod registry;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 pub mod users;
 
 use std::future::Future;
@@ -25,6 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use tessera_core::UnixTime;
+use tessera_core::authorize::AuthorizePolicy;
 use tessera_core::policy::TokenPolicy;
 use tessera_store::{PostgresStore, SqliteStore, Store};
 
@@ -32,7 +36,8 @@ pub use config::{Config, Database};
 pub use error::ServerError;
 
 use crate::keys::KeySet;
-use crate::state::AppState;
+use crate::pages::Pages;
+use crate::state::{AppState, Settings};
 
 /// The current time, for the core's `now` arguments.
 pub fn unix_now() -> UnixTime {
@@ -109,12 +114,21 @@ impl Server {
             .map_err(|err| ServerError::Internal(format!("cannot listen on {}: {err}", config.listen)))?;
         listener.set_nonblocking(true)?;
         let issuer = config.issuer_for(listener.local_addr()?)?;
-        let policy = TokenPolicy {
-            issuer: issuer.clone(),
-            access_token_lifetime: config.access_token_lifetime.as_secs(),
-            default_audience: config.default_audience.clone().unwrap_or_else(|| issuer.clone()),
+        let settings = Settings {
+            token_policy: TokenPolicy {
+                issuer: issuer.clone(),
+                access_token_lifetime: config.access_token_lifetime.as_secs(),
+                default_audience: config.default_audience.clone().unwrap_or_else(|| issuer.clone()),
+            },
+            authorize_policy: AuthorizePolicy {
+                code_lifetime: config.authorization_code_lifetime.as_secs(),
+                allow_plain_pkce: config.allow_plain_pkce,
+            },
+            initial_access_token: config.initial_access_token.clone(),
+            session_lifetime: config.session_lifetime.as_secs(),
+            secure_cookies: issuer.starts_with("https://"),
         };
-        let router = routes::app(AppState::new(store, keys, policy, config.initial_access_token.clone()));
+        let router = routes::app(AppState::new(store, keys, settings, Pages::new()?));
         Ok(Server { listener, router, issuer, tls })
     }
 

@@ -1,12 +1,26 @@
-//! What every handler shares: the store, the keys and the token policy.
+//! What every handler shares: the store, the keys, the policies and the pages.
 
 use std::sync::Arc;
 
+use tessera_core::authorize::AuthorizePolicy;
 use tessera_core::policy::TokenPolicy;
 use tessera_core::secret::SecretHash;
 use tessera_store::Store;
 
 use crate::keys::KeySet;
+use crate::pages::Pages;
+use crate::throttle::LoginThrottle;
+
+/// The settings a running server takes from its configuration.
+pub struct Settings {
+    pub token_policy: TokenPolicy,
+    pub authorize_policy: AuthorizePolicy,
+    /// The configured RFC 7591 initial access token, if any.
+    pub initial_access_token: Option<SecretHash>,
+    pub session_lifetime: u64,
+    /// Whether cookies get `Secure`: always, except for an http (loopback) issuer.
+    pub secure_cookies: bool,
+}
 
 /// Cheap to clone; handed to every handler by axum.
 #[derive(Clone)]
@@ -17,23 +31,16 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     keys: KeySet,
-    policy: TokenPolicy,
-    initial_access_token: Option<SecretHash>,
+    settings: Settings,
+    pages: Pages,
+    throttle: LoginThrottle,
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        keys: KeySet,
-        policy: TokenPolicy,
-        initial_access_token: Option<SecretHash>,
-    ) -> AppState {
-        AppState { inner: Arc::new(Inner { store, keys, policy, initial_access_token }) }
-    }
-
-    /// The configured RFC 7591 initial access token, if any.
-    pub fn initial_access_token(&self) -> Option<&SecretHash> {
-        self.inner.initial_access_token.as_ref()
+    pub fn new(store: Arc<dyn Store>, keys: KeySet, settings: Settings, pages: Pages) -> AppState {
+        AppState {
+            inner: Arc::new(Inner { store, keys, settings, pages, throttle: LoginThrottle::default() }),
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -45,11 +52,23 @@ impl AppState {
     }
 
     pub fn policy(&self) -> &TokenPolicy {
-        &self.inner.policy
+        &self.inner.settings.token_policy
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn pages(&self) -> &Pages {
+        &self.inner.pages
+    }
+
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.inner.throttle
     }
 
     pub fn issuer(&self) -> &str {
-        &self.inner.policy.issuer
+        &self.inner.settings.token_policy.issuer
     }
 
     /// An absolute endpoint URL under the issuer.

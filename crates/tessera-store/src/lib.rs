@@ -15,13 +15,15 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use postgres::PostgresStore;
-pub use records::{KeyState, ScopeRecord, SigningKeyRecord};
+pub use records::{IssuedFromCode, KeyState, ScopeRecord, SessionRecord, SigningKeyRecord};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use tessera_core::UnixTime;
+use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::Client;
 use tessera_core::jwt::Algorithm;
+use tessera_core::scope::ScopeSet;
 use tessera_core::secret::SecretHash;
 use tessera_core::user::User;
 
@@ -76,6 +78,45 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     /// Replaces every field of an existing user; `false` if it does not exist.
     async fn update_user(&self, user: &User) -> Result<bool, StoreError>;
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The unexpired session with this hash.
+    async fn find_session(
+        &self,
+        session_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+    async fn delete_session(&self, session_hash: &SecretHash) -> Result<(), StoreError>;
+
+    /// Remembers (replacing) the scopes `user_id` approved for `client_id`.
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<ScopeSet>, StoreError>;
+
+    async fn create_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+    /// Marks the code consumed and returns it, in one statement: of any number
+    /// of concurrent calls, exactly one gets `Some`.
+    async fn consume_code(
+        &self,
+        code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<AuthorizationCode>, StoreError>;
+    /// Records the access token issued from a code.
+    async fn record_code_tokens(
+        &self,
+        code_hash: &SecretHash,
+        issued: &IssuedFromCode,
+    ) -> Result<(), StoreError>;
+    /// For a code that was already consumed: the tokens issued from it.
+    async fn find_tokens_of_consumed_code(
+        &self,
+        code_hash: &SecretHash,
+    ) -> Result<Option<IssuedFromCode>, StoreError>;
 
     /// Stores `key` as current unless the algorithm already has a current key;
     /// safe when several processes race at first start.

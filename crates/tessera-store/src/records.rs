@@ -3,6 +3,7 @@
 use tessera_core::UnixTime;
 use tessera_core::jwt::Algorithm;
 use tessera_core::scope::Scope;
+use tessera_core::secret::SecretHash;
 
 /// A named scope with the description shown to people (consent, console).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,4 +54,21 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
+}
+
+/// A logged-in browser session; the cookie carries the id, the store its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub session_hash: SecretHash,
+    pub user_id: String,
+    /// When the user last entered their password (OpenID Connect `auth_time`).
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The access token issued from an authorization code, for revocation on replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedFromCode {
+    pub access_token_jti: String,
+    pub access_token_expires_at: UnixTime,
 }

@@ -4,16 +4,18 @@
 use sqlx::query::Query;
 use sqlx::{Database, Encode, Type};
 use tessera_core::UnixTime;
+use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::{Client, GrantType, PreviousSecret};
 use tessera_core::client_auth::AuthMethod;
 use tessera_core::jwt::Algorithm;
+use tessera_core::pkce::{ChallengeMethod, CodeChallenge};
 use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
 use tessera_core::user::{User, Username};
 
-use crate::{KeyState, ScopeRecord, SigningKeyRecord, StoreError};
+use crate::{KeyState, ScopeRecord, SessionRecord, SigningKeyRecord, StoreError};
 
 /// The columns of `clients`, in the order the insert and update statements bind them.
 #[derive(Debug, sqlx::FromRow)]
@@ -31,6 +33,7 @@ pub(crate) struct ClientRow {
     pub(crate) disabled: bool,
     pub(crate) may_introspect_any_token: bool,
     pub(crate) registration_token_hash: Option<Vec<u8>>,
+    pub(crate) require_pkce: bool,
     pub(crate) client_id: String,
 }
 
@@ -103,6 +106,115 @@ impl UserRow {
     }
 }
 
+/// The columns of `authorization_codes` that describe the code.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    pub(crate) code_hash: Vec<u8>,
+    pub(crate) client_id: String,
+    pub(crate) user_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) redirect_uri_given: bool,
+    pub(crate) scope: String,
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) code_challenge_method: Option<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+}
+
+impl CodeRow {
+    pub(crate) fn from_code(code: &AuthorizationCode) -> CodeRow {
+        CodeRow {
+            code_hash: code.code_hash.as_bytes().to_vec(),
+            client_id: code.client_id.clone(),
+            user_id: code.user_id.clone(),
+            redirect_uri: code.redirect_uri.clone(),
+            redirect_uri_given: code.redirect_uri_given,
+            scope: code.scope.to_string(),
+            code_challenge: code.code_challenge.as_ref().map(|c| c.value.clone()),
+            code_challenge_method: code.code_challenge.as_ref().map(|c| c.method.as_str().to_owned()),
+            nonce: code.nonce.clone(),
+            auth_time: to_db_time(code.auth_time),
+            expires_at: to_db_time(code.expires_at),
+        }
+    }
+
+    pub(crate) fn bind<'q, DB>(
+        self,
+        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+    where
+        DB: Database,
+        Vec<u8>: Encode<'q, DB> + Type<DB>,
+        String: Encode<'q, DB> + Type<DB>,
+        Option<String>: Encode<'q, DB> + Type<DB>,
+        i64: Encode<'q, DB> + Type<DB>,
+        bool: Encode<'q, DB> + Type<DB>,
+    {
+        query
+            .bind(self.code_hash)
+            .bind(self.client_id)
+            .bind(self.user_id)
+            .bind(self.redirect_uri)
+            .bind(self.redirect_uri_given)
+            .bind(self.scope)
+            .bind(self.code_challenge)
+            .bind(self.code_challenge_method)
+            .bind(self.nonce)
+            .bind(self.auth_time)
+            .bind(self.expires_at)
+    }
+
+    pub(crate) fn into_code(self) -> Result<AuthorizationCode, StoreError> {
+        let code_challenge = match (self.code_challenge, self.code_challenge_method) {
+            (Some(value), Some(method)) => Some(CodeChallenge {
+                value,
+                method: ChallengeMethod::parse(&method)
+                    .ok_or_else(|| StoreError::Corrupt(format!("challenge method `{method}`")))?,
+            }),
+            _ => None,
+        };
+        Ok(AuthorizationCode {
+            code_hash: SecretHash::from_bytes(&self.code_hash)
+                .ok_or_else(|| StoreError::Corrupt("code hash length".into()))?,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            redirect_uri: self.redirect_uri,
+            redirect_uri_given: self.redirect_uri_given,
+            scope: ScopeSet::parse(&self.scope).map_err(corrupt)?,
+            code_challenge,
+            nonce: self.nonce,
+            auth_time: from_db_time(self.auth_time),
+            expires_at: from_db_time(self.expires_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub(crate) session_hash: Vec<u8>,
+    pub(crate) user_id: String,
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+}
+
+impl SessionRow {
+    pub(crate) fn into_record(self) -> Result<SessionRecord, StoreError> {
+        Ok(SessionRecord {
+            session_hash: SecretHash::from_bytes(&self.session_hash)
+                .ok_or_else(|| StoreError::Corrupt("session hash length".into()))?,
+            user_id: self.user_id,
+            auth_time: from_db_time(self.auth_time),
+            expires_at: from_db_time(self.expires_at),
+        })
+    }
+}
+
+/// Parses a stored space-separated scope list.
+pub(crate) fn parse_scope(raw: &str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse(raw).map_err(corrupt)
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct ScopeRow {
     pub(crate) name: String,
@@ -136,6 +248,7 @@ impl ClientRow {
             disabled: client.disabled,
             may_introspect_any_token: client.may_introspect_any_token,
             registration_token_hash: hash_bytes(client.registration_token_hash.as_ref()),
+            require_pkce: client.require_pkce,
             client_id: client.client_id.clone(),
         }
     }
@@ -168,6 +281,7 @@ impl ClientRow {
             .bind(self.disabled)
             .bind(self.may_introspect_any_token)
             .bind(self.registration_token_hash)
+            .bind(self.require_pkce)
             .bind(self.client_id)
     }
 
@@ -201,6 +315,7 @@ impl ClientRow {
             disabled: self.disabled,
             may_introspect_any_token: self.may_introspect_any_token,
             registration_token_hash: optional_hash(self.registration_token_hash)?,
+            require_pkce: self.require_pkce,
             redirect_uris: parse_json_list(&self.redirect_uris, |raw| RedirectUri::parse(raw).ok())?,
             grant_types: parse_json_list(&self.grant_types, GrantType::parse)?,
             scopes: scopes.into_iter().collect::<ScopeSet>(),

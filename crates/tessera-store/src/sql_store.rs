@@ -63,8 +63,8 @@ macro_rules! sql_store {
                     .bind(sqlx::query(
                         "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
                          created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
-                         disabled, may_introspect_any_token, registration_token_hash, client_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                         disabled, may_introspect_any_token, registration_token_hash, require_pkce, client_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     ))
                     .execute(&mut *tx)
                     .await
@@ -82,7 +82,7 @@ macro_rules! sql_store {
                 let row = sqlx::query_as::<_, $crate::rows::ClientRow>(
                     "SELECT name, org_url, secret_hash, redirect_uris, grant_types, resources,
                      created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
-                     disabled, may_introspect_any_token, registration_token_hash, client_id
+                     disabled, may_introspect_any_token, registration_token_hash, require_pkce, client_id
                      FROM clients WHERE client_id = $1",
                 )
                 .bind(client_id)
@@ -123,8 +123,8 @@ macro_rules! sql_store {
                         "UPDATE clients SET name = $1, org_url = $2, secret_hash = $3, redirect_uris = $4,
                          grant_types = $5, resources = $6, created_at = $7, previous_secret_hash = $8,
                          previous_secret_expires_at = $9, token_endpoint_auth_method = $10, disabled = $11,
-                         may_introspect_any_token = $12, registration_token_hash = $13
-                         WHERE client_id = $14",
+                         may_introspect_any_token = $12, registration_token_hash = $13, require_pkce = $14
+                         WHERE client_id = $15",
                     ))
                     .execute(&mut *tx)
                     .await?;
@@ -268,6 +268,152 @@ macro_rules! sql_store {
                     .await
                     .on_unique_violation(|| format!("user `{}` already exists", user.username))?;
                 Ok(updated.rows_affected() > 0)
+            }
+
+            async fn create_session(&self, session: &$crate::SessionRecord) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(session.session_hash.as_bytes().to_vec())
+                .bind(&session.user_id)
+                .bind($crate::rows::to_db_time(session.auth_time))
+                .bind($crate::rows::to_db_time(session.expires_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_session(
+                &self,
+                session_hash: &tessera_core::secret::SecretHash,
+                now: tessera_core::UnixTime,
+            ) -> Result<Option<$crate::SessionRecord>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::SessionRow>(
+                    "SELECT session_hash, user_id, auth_time, expires_at FROM sessions
+                     WHERE session_hash = $1 AND expires_at > $2",
+                )
+                .bind(session_hash.as_bytes().to_vec())
+                .bind($crate::rows::to_db_time(now))
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::rows::SessionRow::into_record)
+                .transpose()
+            }
+
+            async fn delete_session(
+                &self,
+                session_hash: &tessera_core::secret::SecretHash,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE session_hash = $1")
+                    .bind(session_hash.as_bytes().to_vec())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn save_consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                scope: &tessera_core::scope::ScopeSet,
+                now: tessera_core::UnixTime,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .bind(scope.to_string())
+                .bind($crate::rows::to_db_time(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+            ) -> Result<Option<tessera_core::scope::ScopeSet>, $crate::StoreError> {
+                let scope: Option<String> =
+                    sqlx::query_scalar("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
+                        .bind(user_id)
+                        .bind(client_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                scope.as_deref().map($crate::rows::parse_scope).transpose()
+            }
+
+            async fn create_code(
+                &self,
+                code: &tessera_core::authorize::AuthorizationCode,
+            ) -> Result<(), $crate::StoreError> {
+                $crate::rows::CodeRow::from_code(code)
+                    .bind(sqlx::query(
+                        "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri,
+                         redirect_uri_given, scope, code_challenge, code_challenge_method, nonce, auth_time,
+                         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    ))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn consume_code(
+                &self,
+                code_hash: &tessera_core::secret::SecretHash,
+                now: tessera_core::UnixTime,
+            ) -> Result<Option<tessera_core::authorize::AuthorizationCode>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::CodeRow>(
+                    "UPDATE authorization_codes SET consumed_at = $1
+                     WHERE code_hash = $2 AND consumed_at IS NULL
+                     RETURNING code_hash, client_id, user_id, redirect_uri, redirect_uri_given, scope,
+                     code_challenge, code_challenge_method, nonce, auth_time, expires_at",
+                )
+                .bind($crate::rows::to_db_time(now))
+                .bind(code_hash.as_bytes().to_vec())
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::rows::CodeRow::into_code)
+                .transpose()
+            }
+
+            async fn record_code_tokens(
+                &self,
+                code_hash: &tessera_core::secret::SecretHash,
+                issued: &$crate::IssuedFromCode,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "UPDATE authorization_codes SET access_token_jti = $1, access_token_expires_at = $2
+                     WHERE code_hash = $3",
+                )
+                .bind(&issued.access_token_jti)
+                .bind($crate::rows::to_db_time(issued.access_token_expires_at))
+                .bind(code_hash.as_bytes().to_vec())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn find_tokens_of_consumed_code(
+                &self,
+                code_hash: &tessera_core::secret::SecretHash,
+            ) -> Result<Option<$crate::IssuedFromCode>, $crate::StoreError> {
+                let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
+                    "SELECT access_token_jti, access_token_expires_at FROM authorization_codes
+                     WHERE code_hash = $1 AND consumed_at IS NOT NULL",
+                )
+                .bind(code_hash.as_bytes().to_vec())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match row {
+                    Some((Some(access_token_jti), Some(expires_at))) => Some($crate::IssuedFromCode {
+                        access_token_jti,
+                        access_token_expires_at: $crate::rows::from_db_time(expires_at),
+                    }),
+                    _ => None,
+                })
             }
 
             async fn create_current_key_if_absent(

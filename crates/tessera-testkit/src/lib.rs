@@ -219,3 +219,44 @@ impl TestApp {
         response.json().await.expect("introspection json")
     }
 }
+
+/// Users and browsers for the code flow.
+impl TestApp {
+    /// Adds an enabled user with a verified email; returns its user id.
+    pub async fn add_user(&self, username: &str, password: &str) -> String {
+        let new = tessera_server::users::NewUser {
+            username: username.into(),
+            password: password.into(),
+            email: Some(format!("{username}@example.com")),
+            email_verified: true,
+            name: Some(format!("{username} Example")),
+        };
+        tessera_server::users::add_user(self.store(), new, unix_now()).await.expect("user added").user_id
+    }
+
+    /// A fresh browser: its own cookie jar, redirects not followed.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("browser")
+    }
+}
+
+/// The value of the hidden input `name` in an HTML page, unescaped.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = start + html[start..].find('"')?;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}

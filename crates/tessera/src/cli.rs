@@ -98,6 +98,13 @@ pub(crate) enum Output {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PkcePolicy {
+    #[default]
+    Required,
+    Optional,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
     /// Register an application and print its client_id and secret (shown only once).
@@ -159,6 +166,10 @@ pub(crate) struct CreateClientArgs {
     /// Allow this client to introspect every token, not only its own (for resource servers).
     #[arg(long)]
     pub(crate) introspect_any_token: bool,
+    /// PKCE for the code flow: required (default), or optional for a confidential
+    /// client whose legacy integration never sends it.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) pkce: PkcePolicy,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) output: Output,
 }

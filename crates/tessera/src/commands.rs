@@ -10,8 +10,8 @@ use tessera_server::{Server, open_store, unix_now};
 use tessera_store::Store;
 
 use crate::cli::{
-    Cli, ClientCommand, Command, CreateClientArgs, Output, RegistrationTokenCommand, ScopeCommand,
-    UserCommand,
+    Cli, ClientCommand, Command, CreateClientArgs, Output, PkcePolicy, RegistrationTokenCommand,
+    ScopeCommand, UserCommand,
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
@@ -253,6 +253,7 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
         public: args.public,
         token_endpoint_auth_method: None,
         may_introspect_any_token: args.introspect_any_token,
+        pkce_optional: args.pkce == PkcePolicy::Optional,
     };
     let created = registry::create_client(store, registration, unix_now()).await?;
     let view = ClientView::from(&created.client);

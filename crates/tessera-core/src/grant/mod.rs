@@ -1,17 +1,20 @@
 //! Token requests (RFC 6749 §4–§6): which grant a request asks for, and the
 //! rules of each grant.
 
+pub mod authorization_code;
 pub mod client_credentials;
 
 use crate::client::GrantType;
 use crate::error::{ErrorCode, OAuthError};
 use crate::request::FormParams;
 
+pub use authorization_code::AuthorizationCodeRequest;
 pub use client_credentials::ClientCredentialsRequest;
 
 /// A token request, parsed by its `grant_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
+    AuthorizationCode(AuthorizationCodeRequest),
     ClientCredentials(ClientCredentialsRequest),
 }
 
@@ -22,15 +25,18 @@ impl TokenRequest {
             Some(GrantType::ClientCredentials) => {
                 Ok(TokenRequest::ClientCredentials(ClientCredentialsRequest::parse(form)?))
             }
-            Some(GrantType::AuthorizationCode | GrantType::RefreshToken) | None => {
-                Err(ErrorCode::UnsupportedGrantType
-                    .with(format!("grant type `{raw}` is not supported; supported: client_credentials")))
+            Some(GrantType::AuthorizationCode) => {
+                Ok(TokenRequest::AuthorizationCode(AuthorizationCodeRequest::parse(form)?))
             }
+            Some(GrantType::RefreshToken) | None => Err(ErrorCode::UnsupportedGrantType.with(format!(
+                "grant type `{raw}` is not supported; supported: authorization_code, client_credentials"
+            ))),
         }
     }
 
     pub fn grant_type(&self) -> GrantType {
         match self {
+            TokenRequest::AuthorizationCode(_) => GrantType::AuthorizationCode,
             TokenRequest::ClientCredentials(_) => GrantType::ClientCredentials,
         }
     }
@@ -63,7 +69,7 @@ mod tests {
         check(
             "grant_type=password&username=u&password=p",
             expect![
-                "Err(unsupported_grant_type: grant type `password` is not supported; supported: client_credentials)"
+                "Err(unsupported_grant_type: grant type `password` is not supported; supported: authorization_code, client_credentials)"
             ],
         );
     }

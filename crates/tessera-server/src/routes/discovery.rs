@@ -14,15 +14,20 @@ use crate::state::AppState;
 pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ServerError> {
     let scopes: Vec<String> =
         state.store().list_scopes().await?.into_iter().map(|record| record.name.to_string()).collect();
+    let challenge_methods: &[&str] =
+        if state.settings().authorize_policy.allow_plain_pkce { &["S256", "plain"] } else { &["S256"] };
     let secret_methods = [AuthMethod::ClientSecretBasic.as_str(), AuthMethod::ClientSecretPost.as_str()];
     Ok(Json(json!({
         "issuer": state.issuer(),
+        "authorization_endpoint": state.endpoint("/authorize"),
         "token_endpoint": state.endpoint("/token"),
         "jwks_uri": state.endpoint("/jwks.json"),
         "scopes_supported": scopes,
-        // No authorization endpoint yet, so no response types.
-        "response_types_supported": [],
-        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "code_challenge_methods_supported": challenge_methods,
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": secret_methods,
         "introspection_endpoint": state.endpoint("/introspect"),
         "introspection_endpoint_auth_methods_supported": secret_methods,

@@ -1,10 +1,13 @@
 //! The HTTP surface: which path goes to which handler, and the layers around them.
 
+mod authorize;
 mod client_auth;
+mod consent;
 mod discovery;
 mod extract;
 mod health;
 mod introspect;
+mod login;
 mod register;
 mod revoke;
 mod token;
@@ -22,6 +25,10 @@ use crate::state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/token", post(token::token).fallback(not_post))
+        .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/login", post(login::login))
+        .route("/consent", post(consent::consent))
+        .route("/assets/tessera.css", get(crate::pages::stylesheet))
         .route("/introspect", post(introspect::introspect).fallback(not_post))
         .route("/revoke", post(revoke::revoke).fallback(not_post))
         .route("/register", post(register::register).fallback(not_post))

@@ -61,6 +61,7 @@ impl ClientMetadata {
             public: false,
             token_endpoint_auth_method: self.token_endpoint_auth_method,
             may_introspect_any_token: false,
+            pkce_optional: false,
         })
     }
 }
@@ -71,7 +72,7 @@ pub(super) async fn register(
 ) -> Result<Response, ServerError> {
     let token = bearer_token(&request)?;
     let token_hash = SecretHash::of(&token);
-    let configured = state.initial_access_token().is_some_and(|hash| hash.matches(&token));
+    let configured = state.settings().initial_access_token.as_ref().is_some_and(|hash| hash.matches(&token));
     if !configured && !state.store().is_registration_token_valid(&token_hash, unix_now()).await? {
         return Err(ErrorCode::InvalidToken.with("a valid initial access token is required").into());
     }

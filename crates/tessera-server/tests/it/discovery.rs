@@ -16,7 +16,14 @@ async fn both_metadata_documents_describe_what_is_supported() {
         );
         assert_eq!(metadata["token_endpoint"], app.url("/token"));
         assert_eq!(metadata["jwks_uri"], app.url("/jwks.json"));
-        assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials"]));
+        assert_eq!(
+            metadata["grant_types_supported"],
+            serde_json::json!(["authorization_code", "client_credentials"])
+        );
+        assert_eq!(metadata["authorization_endpoint"], app.url("/authorize"));
+        assert_eq!(metadata["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(metadata["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
         assert_eq!(
             metadata["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post"])
@@ -33,7 +40,6 @@ async fn both_metadata_documents_describe_what_is_supported() {
             metadata["revocation_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
-        assert!(metadata.get("authorization_endpoint").is_none(), "no endpoint is listed before it exists");
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on a random port, real HTTP clients.
 
 mod client_credentials;
+mod code_flow;
 mod discovery;
 mod introspection;
 mod registration;

@@ -52,6 +52,8 @@ on_every_backend!(
     signing_keys,
     concurrent_first_start_creates_one_key,
     users,
+    code_flow_records,
+    concurrent_redemption_consumes_a_code_once,
 );
 
 #[tokio::test]

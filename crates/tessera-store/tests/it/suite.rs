@@ -1,14 +1,18 @@
 //! Behaviour every `Store` must have, whatever the database.
 
+use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::{Client, GrantType, PreviousSecret};
 use tessera_core::client_auth::AuthMethod;
 use tessera_core::jwt::Algorithm;
+use tessera_core::pkce::CodeChallenge;
 use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
 use tessera_core::user::{User, Username};
-use tessera_store::{KeyState, ScopeRecord, SigningKeyRecord, Store, StoreError};
+use tessera_store::{
+    IssuedFromCode, KeyState, ScopeRecord, SessionRecord, SigningKeyRecord, Store, StoreError,
+};
 
 pub(crate) async fn create_scope(store: &dyn Store, name: &str) {
     store
@@ -31,6 +35,7 @@ fn client(id: &str, scopes: &str, defaults: &str) -> Client {
         auth_method: AuthMethod::ClientSecretBasic,
         disabled: false,
         may_introspect_any_token: false,
+        require_pkce: true,
         registration_token_hash: None,
         redirect_uris: vec![
             RedirectUri::parse("https://app.example.com/cb").expect("uri"),
@@ -252,4 +257,94 @@ pub(crate) async fn users(store: &dyn Store) {
     let names: Vec<String> =
         store.list_users().await.expect("list").iter().map(|u| u.username.to_string()).collect();
     assert_eq!(names, ["alice", "bob"]);
+}
+
+fn code(client_id: &str, user_id: &str, code: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: SecretHash::of(code),
+        client_id: client_id.into(),
+        user_id: user_id.into(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        redirect_uri_given: true,
+        scope: ScopeSet::parse("contact.read").expect("scope"),
+        code_challenge: CodeChallenge::parse(
+            Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            Some("S256"),
+            false,
+        )
+        .expect("challenge"),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        auth_time: 10,
+        expires_at: 130,
+    }
+}
+
+pub(crate) async fn code_flow_records(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("client");
+    store.create_user(&user("u-1", "alice")).await.expect("user");
+
+    // Sessions: found until they expire, gone once deleted.
+    let session = SessionRecord {
+        session_hash: SecretHash::of("s"),
+        user_id: "u-1".into(),
+        auth_time: 5,
+        expires_at: 100,
+    };
+    store.create_session(&session).await.expect("session");
+    assert_eq!(store.find_session(&SecretHash::of("s"), 99).await.expect("find"), Some(session));
+    assert_eq!(store.find_session(&SecretHash::of("s"), 100).await.expect("find"), None, "expired");
+    store.delete_session(&SecretHash::of("s")).await.expect("delete");
+    assert_eq!(store.find_session(&SecretHash::of("s"), 1).await.expect("find"), None);
+
+    // Consent: remembered per user and client, replaced on change.
+    assert_eq!(store.find_consent("u-1", "app-1").await.expect("find"), None);
+    let read = ScopeSet::parse("contact.read").expect("scope");
+    store.save_consent("u-1", "app-1", &read, 1).await.expect("save");
+    let more = ScopeSet::parse("contact.read openid").expect("scope");
+    store.save_consent("u-1", "app-1", &more, 2).await.expect("replace");
+    assert_eq!(store.find_consent("u-1", "app-1").await.expect("find"), Some(more));
+
+    // Codes: read back exactly; consumed once; tokens remembered for replay.
+    let original = code("app-1", "u-1", "the-code");
+    store.create_code(&original).await.expect("code");
+    assert_eq!(
+        store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"),
+        None,
+        "not consumed yet"
+    );
+    let consumed = store.consume_code(&original.code_hash, 50).await.expect("consume");
+    assert_eq!(consumed, Some(original.clone()));
+    assert_eq!(store.consume_code(&original.code_hash, 51).await.expect("consume again"), None);
+    let issued = IssuedFromCode { access_token_jti: "jti-9".into(), access_token_expires_at: 3650 };
+    store.record_code_tokens(&original.code_hash, &issued).await.expect("record");
+    assert_eq!(store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"), Some(issued));
+    assert_eq!(store.consume_code(&SecretHash::of("unknown"), 50).await.expect("consume"), None);
+}
+
+/// RFC 6749 §4.1.2: a code is used once, however many requests race for it.
+pub(crate) async fn concurrent_redemption_consumes_a_code_once(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("client");
+    store.create_user(&user("u-1", "alice")).await.expect("user");
+    let original = code("app-1", "u-1", "raced");
+    store.create_code(&original).await.expect("code");
+    let hash = &original.code_hash;
+    let outcomes = tokio::join!(
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+        store.consume_code(hash, 60),
+    );
+    let winners =
+        [outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5, outcomes.6, outcomes.7]
+            .into_iter()
+            .map(|outcome| outcome.expect("no error"))
+            .filter(Option::is_some)
+            .count();
+    assert_eq!(winners, 1);
 }

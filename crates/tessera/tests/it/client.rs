@@ -213,3 +213,35 @@ fn users_are_added_with_a_password_from_stdin_and_never_echoed() {
     dir.run(&["user", "enable", "alice"]);
     assert_eq!(json(&dir.run(&["user", "list", "--output", "json"]))[0]["disabled"], false);
 }
+
+#[test]
+fn pkce_can_be_optional_only_for_confidential_clients() {
+    let dir = Dir::new();
+    let legacy = json(&dir.run(&[
+        "client",
+        "create",
+        "--name",
+        "Legacy",
+        "--redirect-uri",
+        "https://legacy.example.com/cb",
+        "--pkce",
+        "optional",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(legacy["require_pkce"], false);
+    let default = json(&dir.run(&["client", "create", "--name", "Modern", "--output", "json"]));
+    assert_eq!(default["require_pkce"], true);
+    let stderr = dir.run_failing(&[
+        "client",
+        "create",
+        "--name",
+        "SPA",
+        "--public",
+        "--redirect-uri",
+        "https://spa.example.com/cb",
+        "--pkce",
+        "optional",
+    ]);
+    assert!(stderr.contains("public clients always need PKCE"), "{stderr}");
+}

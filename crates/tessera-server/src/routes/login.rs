@@ -1,0 +1,100 @@
+//! `POST /login`: check the password (argon2id, on the blocking pool), start a
+//! fresh session, and resume the pending authorization request.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tessera_core::ErrorCode;
+use tessera_core::request::FormParams;
+use tessera_core::secret::SecretHash;
+use tessera_store::SessionRecord;
+
+use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
+use crate::error::ServerError;
+use crate::random::random_token;
+use crate::routes::authorize::{login_page, pending_request, with_cookie};
+use crate::routes::extract::OAuthForm;
+use crate::state::AppState;
+use crate::{unix_now, users};
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<OAuthForm, ServerError>,
+) -> Result<Response, ServerError> {
+    let form = match form {
+        Ok(form) => form.params,
+        Err(ServerError::OAuth(err)) => return Ok(state.pages().error(&err)),
+        Err(other) => return Err(other),
+    };
+    if !csrf_matches(&headers, form.get("csrf")) {
+        return Ok(state.pages().error(&expired_form()));
+    }
+    let params = match FormParams::parse(form.get("request").unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(err) => return Ok(state.pages().error(&err)),
+    };
+    let pending = match pending_request(&state, &params).await? {
+        Ok(pending) => pending,
+        Err(response) => return Ok(response),
+    };
+    let username = form.get("username").unwrap_or_default();
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let ip = peer.ip().to_string();
+    let now = unix_now();
+    if state.throttle().is_blocked(username, &ip, now) {
+        tracing::warn!(%ip, "login refused: too many failed attempts");
+        let message = "Too many failed attempts. Wait a few minutes and try again.";
+        return login_page(&state, &headers, &pending, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let Some(user) = users::check_credentials(state.store(), username, password).await? else {
+        state.throttle().record_failure(username, &ip, now);
+        tracing::info!(%ip, "login failed");
+        return login_page(
+            &state,
+            &headers,
+            &pending,
+            Some("The username or password is incorrect."),
+            StatusCode::OK,
+        );
+    };
+    state.throttle().record_success(username);
+
+    // A new session id at every login: a planted cookie never becomes a session (fixation).
+    if let Some(old) = read_cookie(&headers, SESSION_COOKIE) {
+        state.store().delete_session(&SecretHash::of(&old)).await?;
+    }
+    let session_id = random_token(32)?;
+    let lifetime = state.settings().session_lifetime;
+    let session = SessionRecord {
+        session_hash: SecretHash::of(&session_id),
+        user_id: user.user_id.clone(),
+        auth_time: now,
+        expires_at: now + lifetime,
+    };
+    state.store().create_session(&session).await?;
+    tracing::info!(user_id = %user.user_id, "user signed in");
+
+    // Resume the request; it must not ask for a login again.
+    let resumed = params.with_value_filtered("prompt", |prompt| {
+        prompt
+            .split(' ')
+            .filter(|value| !matches!(*value, "login" | "select_account"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let location = HeaderValue::from_str(&format!("/authorize?{}", resumed.encode()))
+        .map_err(|_| ServerError::Internal("resumed request is not a valid header".into()))?;
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    let cookie = set_cookie(SESSION_COOKIE, &session_id, lifetime, state.settings().secure_cookies)?;
+    Ok(with_cookie(response, Some(cookie)))
+}
+
+pub(super) fn expired_form() -> tessera_core::OAuthError {
+    ErrorCode::InvalidRequest
+        .with("this form has expired or did not come from this site; go back and try again")
+}
