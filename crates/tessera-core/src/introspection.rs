@@ -7,6 +7,7 @@
 use crate::UnixTime;
 use crate::client::Client;
 use crate::error::{ErrorCode, OAuthError};
+use crate::grant::refresh::RefreshTokenRecord;
 use crate::policy::TokenPolicy;
 use crate::request::FormParams;
 use crate::token::AccessTokenClaims;
@@ -32,6 +33,7 @@ impl TokenRequestByValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Introspection {
     Active(AccessTokenClaims),
+    ActiveRefreshToken(RefreshTokenRecord),
     Inactive,
 }
 
@@ -61,6 +63,26 @@ pub fn introspect_access_token(
     let caller_ok = caller.may_introspect_any_token || caller.client_id == claims.client_id;
     if issuer_ok && time_ok && client_ok && caller_ok && !revoked {
         Introspection::Active(claims)
+    } else {
+        Introspection::Inactive
+    }
+}
+
+/// Decides whether a stored refresh token is active for `caller`: the current
+/// token of a live family, unexpired, of an enabled client.
+pub fn introspect_refresh_token(
+    caller: &Client,
+    record: RefreshTokenRecord,
+    rotated: bool,
+    revoked: bool,
+    issuing_client: Option<&Client>,
+    now: UnixTime,
+) -> Introspection {
+    let live = !rotated && !revoked && now < record.expires_at;
+    let client_ok = issuing_client.is_some_and(|client| !client.disabled);
+    let caller_ok = caller.may_introspect_any_token || caller.client_id == record.client_id;
+    if live && client_ok && caller_ok {
+        Introspection::ActiveRefreshToken(record)
     } else {
         Introspection::Inactive
     }
@@ -112,6 +134,36 @@ mod tests {
         assert!(!active(&api, claims("owner"), Some(&owner), false, 150));
         api.may_introspect_any_token = true;
         assert!(active(&api, claims("owner"), Some(&owner), false, 150));
+    }
+
+    #[test]
+    fn refresh_tokens_are_active_only_while_current() {
+        use crate::grant::refresh::{NewFamily, RefreshPolicy};
+        let app = client("app");
+        let family = NewFamily {
+            family_id: "fam".into(),
+            client_id: "app".into(),
+            user_id: "user".into(),
+            scope: crate::scope::ScopeSet::default(),
+            auth_time: 0,
+        };
+        let record =
+            RefreshTokenRecord::first(&RefreshPolicy { lifetime: 100, reuse_grace: 0 }, "rt", family, 0);
+        let active = |rotated, revoked, now| {
+            matches!(
+                introspect_refresh_token(&app, record.clone(), rotated, revoked, Some(&app), now),
+                Introspection::ActiveRefreshToken(_)
+            )
+        };
+        assert!(active(false, false, 50));
+        assert!(!active(true, false, 50), "rotated");
+        assert!(!active(false, true, 50), "revoked");
+        assert!(!active(false, false, 100), "expired");
+        let stranger = client("stranger");
+        assert!(!matches!(
+            introspect_refresh_token(&stranger, record, false, false, Some(&app), 50),
+            Introspection::ActiveRefreshToken(_)
+        ));
     }
 
     #[test]

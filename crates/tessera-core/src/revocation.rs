@@ -3,6 +3,7 @@
 use crate::UnixTime;
 use crate::client::Client;
 use crate::error::{ErrorCode, OAuthError};
+use crate::grant::refresh::RefreshTokenRecord;
 use crate::token::AccessTokenClaims;
 
 /// An access token to remember as revoked until it would have expired anyway.
@@ -28,6 +29,15 @@ pub fn revoke_access_token(
         return Ok(None);
     }
     Ok(Some(AccessTokenRevocation { jti: claims.jti, expires_at: claims.exp }))
+}
+
+/// Decides the revocation of a stored refresh token: the caller's own token's
+/// whole family goes (RFC 7009 §2.1); another client's token is refused.
+pub fn revoke_refresh_token(caller: &Client, record: &RefreshTokenRecord) -> Result<String, OAuthError> {
+    if record.client_id != caller.client_id {
+        return Err(ErrorCode::UnauthorizedClient.with("the token was not issued to this client"));
+    }
+    Ok(record.family_id.clone())
 }
 
 #[cfg(test)]

@@ -41,6 +41,13 @@ pub struct RawConfig {
     /// Lifetime of authorization codes, e.g. "120s" (10s to 10m).
     #[serde(with = "humantime_serde")]
     pub authorization_code_lifetime: Duration,
+    /// Absolute lifetime of a refresh token family, e.g. "30d".
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_lifetime: Duration,
+    /// Window after a rotation in which the old refresh token, presented again,
+    /// gets the same successor instead of revoking the family ("0s": off).
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_reuse_grace: Duration,
     /// How long a browser stays signed in, e.g. "8h".
     #[serde(with = "humantime_serde")]
     pub session_lifetime: Duration,
@@ -79,6 +86,8 @@ impl Default for RawConfig {
             allow_insecure_http_issuer: false,
             access_token_lifetime: Duration::from_secs(3600),
             authorization_code_lifetime: Duration::from_secs(120),
+            refresh_token_lifetime: Duration::from_secs(30 * 86_400),
+            refresh_token_reuse_grace: Duration::ZERO,
             session_lifetime: Duration::from_secs(8 * 3600),
             allow_plain_pkce: false,
             default_audience: None,
@@ -112,6 +121,8 @@ pub struct Config {
     pub allow_insecure_http_issuer: bool,
     pub access_token_lifetime: Duration,
     pub authorization_code_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    pub refresh_token_reuse_grace: Duration,
     pub session_lifetime: Duration,
     pub allow_plain_pkce: bool,
     pub default_audience: Option<String>,
@@ -210,6 +221,15 @@ impl Config {
         {
             return Err(invalid("authorization_code_lifetime", "must be between 10s and 10m"));
         }
+        if raw.refresh_token_reuse_grace > Duration::from_secs(60) {
+            return Err(invalid(
+                "refresh_token_reuse_grace",
+                "must be at most 60s: it is for concurrent tabs, not storage",
+            ));
+        }
+        if raw.refresh_token_lifetime < Duration::from_secs(60) {
+            return Err(invalid("refresh_token_lifetime", "must be at least 1m"));
+        }
         if raw.session_lifetime < Duration::from_secs(60) {
             return Err(invalid("session_lifetime", "must be at least 1m"));
         }
@@ -253,6 +273,8 @@ impl Config {
             allow_insecure_http_issuer: raw.allow_insecure_http_issuer,
             access_token_lifetime: raw.access_token_lifetime,
             authorization_code_lifetime: raw.authorization_code_lifetime,
+            refresh_token_lifetime: raw.refresh_token_lifetime,
+            refresh_token_reuse_grace: raw.refresh_token_reuse_grace,
             session_lifetime: raw.session_lifetime,
             allow_plain_pkce: raw.allow_plain_pkce,
             default_audience: raw.default_audience,
@@ -271,6 +293,8 @@ impl Config {
             allow_insecure_http_issuer: false,
             access_token_lifetime: Duration::from_secs(3600),
             authorization_code_lifetime: Duration::from_secs(120),
+            refresh_token_lifetime: Duration::from_secs(86_400),
+            refresh_token_reuse_grace: Duration::ZERO,
             session_lifetime: Duration::from_secs(3600),
             allow_plain_pkce: false,
             default_audience: None,
@@ -307,6 +331,8 @@ const KNOWN_KEYS: &[&str] = &[
     "allow_insecure_http_issuer",
     "access_token_lifetime",
     "authorization_code_lifetime",
+    "refresh_token_lifetime",
+    "refresh_token_reuse_grace",
     "session_lifetime",
     "allow_plain_pkce",
     "default_audience",

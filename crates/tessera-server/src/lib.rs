@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod pages;
 pub mod random;
+pub mod refresh;
 pub mod registry;
 pub mod routes;
 pub mod state;
@@ -29,6 +30,7 @@ use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 use tessera_core::UnixTime;
 use tessera_core::authorize::AuthorizePolicy;
+use tessera_core::grant::refresh::RefreshPolicy;
 use tessera_core::policy::TokenPolicy;
 use tessera_store::{PostgresStore, SqliteStore, Store};
 
@@ -37,6 +39,7 @@ pub use error::ServerError;
 
 use crate::keys::KeySet;
 use crate::pages::Pages;
+use crate::refresh::RefreshTokens;
 use crate::state::{AppState, Settings};
 
 /// The current time, for the core's `now` arguments.
@@ -128,7 +131,12 @@ impl Server {
             session_lifetime: config.session_lifetime.as_secs(),
             secure_cookies: issuer.starts_with("https://"),
         };
-        let router = routes::app(AppState::new(store, keys, settings, Pages::new()?));
+        let refresh_policy = RefreshPolicy {
+            lifetime: config.refresh_token_lifetime.as_secs(),
+            reuse_grace: config.refresh_token_reuse_grace.as_secs(),
+        };
+        let refresh_tokens = RefreshTokens::load(store.as_ref(), refresh_policy, unix_now()).await?;
+        let router = routes::app(AppState::new(store, keys, settings, refresh_tokens, Pages::new()?));
         Ok(Server { listener, router, issuer, tls })
     }
 

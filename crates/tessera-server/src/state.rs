@@ -9,6 +9,7 @@ use tessera_store::Store;
 
 use crate::keys::KeySet;
 use crate::pages::Pages;
+use crate::refresh::RefreshTokens;
 use crate::throttle::LoginThrottle;
 
 /// The settings a running server takes from its configuration.
@@ -32,15 +33,25 @@ struct Inner {
     store: Arc<dyn Store>,
     keys: KeySet,
     settings: Settings,
+    refresh_tokens: RefreshTokens,
     pages: Pages,
     throttle: LoginThrottle,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, keys: KeySet, settings: Settings, pages: Pages) -> AppState {
-        AppState {
-            inner: Arc::new(Inner { store, keys, settings, pages, throttle: LoginThrottle::default() }),
-        }
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: KeySet,
+        settings: Settings,
+        refresh_tokens: RefreshTokens,
+        pages: Pages,
+    ) -> AppState {
+        let throttle = LoginThrottle::default();
+        AppState { inner: Arc::new(Inner { store, keys, settings, refresh_tokens, pages, throttle }) }
+    }
+
+    pub fn refresh_tokens(&self) -> &RefreshTokens {
+        &self.inner.refresh_tokens
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -15,13 +15,17 @@ mod sqlite;
 
 pub use error::StoreError;
 pub use postgres::PostgresStore;
-pub use records::{IssuedFromCode, KeyState, ScopeRecord, SessionRecord, SigningKeyRecord};
+pub use records::{
+    IssuedFromCode, KeyState, RefreshRotation, RefreshTokenState, ScopeRecord, SessionRecord,
+    SigningKeyRecord,
+};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use tessera_core::UnixTime;
 use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::Client;
+use tessera_core::grant::refresh::RefreshTokenRecord;
 use tessera_core::jwt::Algorithm;
 use tessera_core::scope::ScopeSet;
 use tessera_core::secret::SecretHash;
@@ -117,6 +121,27 @@ pub trait Store: Send + Sync + 'static {
         &self,
         code_hash: &SecretHash,
     ) -> Result<Option<IssuedFromCode>, StoreError>;
+
+    async fn create_refresh_token(&self, record: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Marks the presented token rotated and stores its successor (same family,
+    /// scope, user and end; `successor_hash`, created `now`) in one transaction,
+    /// so that of concurrent presentations exactly one rotates.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &SecretHash,
+        successor_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<RefreshRotation, StoreError>;
+    async fn find_refresh_token(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<RefreshTokenState>, StoreError>;
+    /// Revokes every token of the family; `true` if this call revoked any.
+    async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> Result<bool, StoreError>;
+
+    /// Stores a server secret unless one with this name exists; returns the stored one.
+    async fn server_secret(&self, name: &str, candidate: &[u8], now: UnixTime)
+    -> Result<Vec<u8>, StoreError>;
 
     /// Stores `key` as current unless the algorithm already has a current key;
     /// safe when several processes race at first start.

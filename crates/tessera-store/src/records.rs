@@ -1,6 +1,7 @@
 //! Records the store keeps that are not protocol types of the core.
 
 use tessera_core::UnixTime;
+use tessera_core::grant::refresh::RefreshTokenRecord;
 use tessera_core::jwt::Algorithm;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
@@ -66,9 +67,33 @@ pub struct SessionRecord {
     pub expires_at: UnixTime,
 }
 
-/// The access token issued from an authorization code, for revocation on replay.
+/// The tokens issued from an authorization code, for revocation on replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedFromCode {
     pub access_token_jti: String,
     pub access_token_expires_at: UnixTime,
+    pub refresh_family_id: Option<String>,
+}
+
+/// The outcome of presenting a refresh token for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// This call rotated the token; its successor is stored.
+    Rotated(RefreshTokenRecord),
+    /// Someone rotated it before, at `rotated_at`.
+    AlreadyRotated {
+        record: RefreshTokenRecord,
+        rotated_at: UnixTime,
+    },
+    /// Its family is revoked.
+    Revoked(RefreshTokenRecord),
+    Unknown,
+}
+
+/// A stored refresh token and where it is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenState {
+    pub record: RefreshTokenRecord,
+    pub rotated_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
 }

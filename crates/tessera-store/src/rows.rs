@@ -7,6 +7,7 @@ use tessera_core::UnixTime;
 use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::{Client, GrantType, PreviousSecret};
 use tessera_core::client_auth::AuthMethod;
+use tessera_core::grant::refresh::RefreshTokenRecord;
 use tessera_core::jwt::Algorithm;
 use tessera_core::pkce::{ChallengeMethod, CodeChallenge};
 use tessera_core::redirect_uri::RedirectUri;
@@ -15,7 +16,7 @@ use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
 use tessera_core::user::{User, Username};
 
-use crate::{KeyState, ScopeRecord, SessionRecord, SigningKeyRecord, StoreError};
+use crate::{KeyState, RefreshTokenState, ScopeRecord, SessionRecord, SigningKeyRecord, StoreError};
 
 /// The columns of `clients`, in the order the insert and update statements bind them.
 #[derive(Debug, sqlx::FromRow)]
@@ -186,6 +187,40 @@ impl CodeRow {
             nonce: self.nonce,
             auth_time: from_db_time(self.auth_time),
             expires_at: from_db_time(self.expires_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) family_id: String,
+    pub(crate) client_id: String,
+    pub(crate) user_id: String,
+    pub(crate) scope: String,
+    pub(crate) auth_time: i64,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) rotated_at: Option<i64>,
+    pub(crate) revoked_at: Option<i64>,
+}
+
+impl RefreshRow {
+    pub(crate) fn into_state(self) -> Result<RefreshTokenState, StoreError> {
+        Ok(RefreshTokenState {
+            record: RefreshTokenRecord {
+                token_hash: SecretHash::from_bytes(&self.token_hash)
+                    .ok_or_else(|| StoreError::Corrupt("refresh token hash length".into()))?,
+                family_id: self.family_id,
+                client_id: self.client_id,
+                user_id: self.user_id,
+                scope: parse_scope(&self.scope)?,
+                auth_time: from_db_time(self.auth_time),
+                created_at: from_db_time(self.created_at),
+                expires_at: from_db_time(self.expires_at),
+            },
+            rotated_at: self.rotated_at.map(from_db_time),
+            revoked_at: self.revoked_at.map(from_db_time),
         })
     }
 }

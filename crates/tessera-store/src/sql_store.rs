@@ -385,11 +385,12 @@ macro_rules! sql_store {
                 issued: &$crate::IssuedFromCode,
             ) -> Result<(), $crate::StoreError> {
                 sqlx::query(
-                    "UPDATE authorization_codes SET access_token_jti = $1, access_token_expires_at = $2
-                     WHERE code_hash = $3",
+                    "UPDATE authorization_codes SET access_token_jti = $1, access_token_expires_at = $2,
+                     refresh_family_id = $3 WHERE code_hash = $4",
                 )
                 .bind(&issued.access_token_jti)
                 .bind($crate::rows::to_db_time(issued.access_token_expires_at))
+                .bind(&issued.refresh_family_id)
                 .bind(code_hash.as_bytes().to_vec())
                 .execute(&self.pool)
                 .await?;
@@ -400,20 +401,141 @@ macro_rules! sql_store {
                 &self,
                 code_hash: &tessera_core::secret::SecretHash,
             ) -> Result<Option<$crate::IssuedFromCode>, $crate::StoreError> {
-                let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(
-                    "SELECT access_token_jti, access_token_expires_at FROM authorization_codes
+                let row: Option<(Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
+                    "SELECT access_token_jti, access_token_expires_at, refresh_family_id FROM authorization_codes
                      WHERE code_hash = $1 AND consumed_at IS NOT NULL",
                 )
                 .bind(code_hash.as_bytes().to_vec())
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(match row {
-                    Some((Some(access_token_jti), Some(expires_at))) => Some($crate::IssuedFromCode {
+                    Some((Some(access_token_jti), Some(expires_at), refresh_family_id)) => Some($crate::IssuedFromCode {
                         access_token_jti,
                         access_token_expires_at: $crate::rows::from_db_time(expires_at),
+                        refresh_family_id,
                     }),
                     _ => None,
                 })
+            }
+
+            async fn create_refresh_token(
+                &self,
+                record: &tessera_core::grant::refresh::RefreshTokenRecord,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(record.token_hash.as_bytes().to_vec())
+                .bind(&record.family_id)
+                .bind(&record.client_id)
+                .bind(&record.user_id)
+                .bind(record.scope.to_string())
+                .bind($crate::rows::to_db_time(record.auth_time))
+                .bind($crate::rows::to_db_time(record.created_at))
+                .bind($crate::rows::to_db_time(record.expires_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                presented: &tessera_core::secret::SecretHash,
+                successor_hash: &tessera_core::secret::SecretHash,
+                now: tessera_core::UnixTime,
+            ) -> Result<$crate::RefreshRotation, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let rotated = sqlx::query_as::<_, $crate::rows::RefreshRow>(
+                    "UPDATE refresh_tokens SET rotated_at = $1
+                     WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL
+                     RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, created_at,
+                     expires_at, rotated_at, revoked_at",
+                )
+                .bind($crate::rows::to_db_time(now))
+                .bind(presented.as_bytes().to_vec())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = rotated {
+                    let state = row.into_state()?;
+                    sqlx::query(
+                        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
+                         created_at, expires_at)
+                         SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at
+                         FROM refresh_tokens WHERE token_hash = $3",
+                    )
+                    .bind(successor_hash.as_bytes().to_vec())
+                    .bind($crate::rows::to_db_time(now))
+                    .bind(presented.as_bytes().to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    return Ok($crate::RefreshRotation::Rotated(state.record));
+                }
+                tx.commit().await?;
+                Ok(match self.find_refresh_token(presented).await? {
+                    None => $crate::RefreshRotation::Unknown,
+                    Some(state) if state.revoked_at.is_some() => $crate::RefreshRotation::Revoked(state.record),
+                    Some($crate::RefreshTokenState { record, rotated_at: Some(rotated_at), .. }) => {
+                        $crate::RefreshRotation::AlreadyRotated { record, rotated_at }
+                    }
+                    Some(state) => {
+                        return Err($crate::StoreError::Corrupt(format!(
+                            "refresh token of family {} neither rotated nor revoked after a failed rotation",
+                            state.record.family_id
+                        )));
+                    }
+                })
+            }
+
+            async fn find_refresh_token(
+                &self,
+                token_hash: &tessera_core::secret::SecretHash,
+            ) -> Result<Option<$crate::RefreshTokenState>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::RefreshRow>(
+                    "SELECT token_hash, family_id, client_id, user_id, scope, auth_time, created_at, expires_at,
+                     rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+                )
+                .bind(token_hash.as_bytes().to_vec())
+                .fetch_optional(&self.pool)
+                .await?
+                .map($crate::rows::RefreshRow::into_state)
+                .transpose()
+            }
+
+            async fn revoke_refresh_family(
+                &self,
+                family_id: &str,
+                now: tessera_core::UnixTime,
+            ) -> Result<bool, $crate::StoreError> {
+                let revoked = sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+                )
+                .bind($crate::rows::to_db_time(now))
+                .bind(family_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(revoked.rows_affected() > 0)
+            }
+
+            async fn server_secret(
+                &self,
+                name: &str,
+                candidate: &[u8],
+                now: tessera_core::UnixTime,
+            ) -> Result<Vec<u8>, $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(name)
+                .bind(candidate.to_vec())
+                .bind($crate::rows::to_db_time(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?)
             }
 
             async fn create_current_key_if_absent(

@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh;
 
 use crate::client::GrantType;
 use crate::error::{ErrorCode, OAuthError};
@@ -10,12 +11,14 @@ use crate::request::FormParams;
 
 pub use authorization_code::AuthorizationCodeRequest;
 pub use client_credentials::ClientCredentialsRequest;
+pub use refresh::RefreshTokenRequest;
 
 /// A token request, parsed by its `grant_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
     AuthorizationCode(AuthorizationCodeRequest),
     ClientCredentials(ClientCredentialsRequest),
+    RefreshToken(RefreshTokenRequest),
 }
 
 impl TokenRequest {
@@ -28,8 +31,9 @@ impl TokenRequest {
             Some(GrantType::AuthorizationCode) => {
                 Ok(TokenRequest::AuthorizationCode(AuthorizationCodeRequest::parse(form)?))
             }
-            Some(GrantType::RefreshToken) | None => Err(ErrorCode::UnsupportedGrantType.with(format!(
-                "grant type `{raw}` is not supported; supported: authorization_code, client_credentials"
+            Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken(RefreshTokenRequest::parse(form)?)),
+            None => Err(ErrorCode::UnsupportedGrantType.with(format!(
+                "grant type `{raw}` is not supported; supported: authorization_code, client_credentials, refresh_token"
             ))),
         }
     }
@@ -38,6 +42,7 @@ impl TokenRequest {
         match self {
             TokenRequest::AuthorizationCode(_) => GrantType::AuthorizationCode,
             TokenRequest::ClientCredentials(_) => GrantType::ClientCredentials,
+            TokenRequest::RefreshToken(_) => GrantType::RefreshToken,
         }
     }
 }
@@ -69,7 +74,7 @@ mod tests {
         check(
             "grant_type=password&username=u&password=p",
             expect![
-                "Err(unsupported_grant_type: grant type `password` is not supported; supported: authorization_code, client_credentials)"
+                "Err(unsupported_grant_type: grant type `password` is not supported; supported: authorization_code, client_credentials, refresh_token)"
             ],
         );
     }

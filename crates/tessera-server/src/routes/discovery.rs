@@ -25,7 +25,7 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "code_challenge_methods_supported": challenge_methods,
         "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": secret_methods,

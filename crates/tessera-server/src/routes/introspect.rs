@@ -5,9 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
+use tessera_core::client::Client;
 use tessera_core::introspection::{
     Introspection, TokenRequestByValue, ensure_may_introspect, introspect_access_token,
+    introspect_refresh_token,
 };
+use tessera_core::secret::SecretHash;
 
 use crate::error::{ServerError, no_store};
 use crate::routes::client_auth::authenticate_client;
@@ -22,31 +25,56 @@ pub(super) async fn introspect(
     let caller = authenticate_client(&state, &form).await?;
     ensure_may_introspect(&caller)?;
     let request = TokenRequestByValue::parse(&form.params)?;
+    let now = unix_now();
     let answer = match state.keys().verify_access_token(&request.token) {
-        None => Introspection::Inactive,
         Some(claims) => {
-            let issuing_client = if claims.client_id == caller.client_id {
-                Some(caller.clone())
-            } else {
-                state.store().find_client(&claims.client_id).await?
-            };
+            let issuing_client = issuing_client(&state, &caller, &claims.client_id).await?;
             let revoked = state.store().is_access_token_revoked(&claims.jti).await?;
-            introspect_access_token(
-                state.policy(),
-                &caller,
-                claims,
-                issuing_client.as_ref(),
-                revoked,
-                unix_now(),
-            )
+            introspect_access_token(state.policy(), &caller, claims, issuing_client.as_ref(), revoked, now)
         }
+        None => match state.store().find_refresh_token(&SecretHash::of(&request.token)).await? {
+            Some(found) => {
+                let issuing_client = issuing_client(&state, &caller, &found.record.client_id).await?;
+                let (rotated, revoked) = (found.rotated_at.is_some(), found.revoked_at.is_some());
+                introspect_refresh_token(
+                    &caller,
+                    found.record,
+                    rotated,
+                    revoked,
+                    issuing_client.as_ref(),
+                    now,
+                )
+            }
+            None => Introspection::Inactive,
+        },
     };
-    Ok(no_store(Json(introspection_body(answer))))
+    Ok(no_store(Json(introspection_body(&state, answer))))
 }
 
-fn introspection_body(answer: Introspection) -> Value {
+/// The token's client as stored now; the caller itself needs no second lookup.
+async fn issuing_client(
+    state: &AppState,
+    caller: &Client,
+    client_id: &str,
+) -> Result<Option<Client>, ServerError> {
+    if client_id == caller.client_id {
+        return Ok(Some(caller.clone()));
+    }
+    Ok(state.store().find_client(client_id).await?)
+}
+
+fn introspection_body(state: &AppState, answer: Introspection) -> Value {
     match answer {
         Introspection::Inactive => json!({ "active": false }),
+        Introspection::ActiveRefreshToken(record) => json!({
+            "active": true,
+            "client_id": record.client_id,
+            "sub": record.user_id,
+            "scope": record.scope.to_string(),
+            "exp": record.expires_at,
+            "iat": record.created_at,
+            "iss": state.issuer(),
+        }),
         Introspection::Active(claims) => {
             let mut body = json!({
                 "active": true,

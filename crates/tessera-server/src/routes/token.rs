@@ -1,5 +1,5 @@
 //! `POST /token` (RFC 6749 §3.2): authenticate the client, decide the grant in
-//! the core, sign, answer.
+//! the core, persist what must be single-use, sign, answer.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,14 +9,18 @@ use tessera_core::ErrorCode;
 use tessera_core::client::Client;
 use tessera_core::grant::authorization_code::exchange_code;
 use tessera_core::grant::client_credentials::grant_client_credentials;
-use tessera_core::grant::{AuthorizationCodeRequest, TokenRequest};
+use tessera_core::grant::refresh::{
+    NewFamily, RefreshTokenRecord, RotatedTokenUse, issues_refresh_token, refresh_access_token,
+    rotated_token_use,
+};
+use tessera_core::grant::{AuthorizationCodeRequest, RefreshTokenRequest, TokenRequest};
 use tessera_core::jwt;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
-use tessera_store::IssuedFromCode;
+use tessera_store::{IssuedFromCode, RefreshRotation};
 
 use crate::error::{ServerError, no_store};
-use crate::random::new_token_id;
+use crate::random::{new_client_id, new_token_id};
 use crate::routes::client_auth::authenticate_client;
 use crate::routes::extract::OAuthForm;
 use crate::state::AppState;
@@ -30,21 +34,34 @@ struct TokenResponse {
     expires_in: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// What a grant produced: the access token to sign and maybe a refresh token.
+struct Issued {
+    grant: AccessTokenGrant,
+    refresh_token: Option<String>,
 }
 
 pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
     let request = TokenRequest::parse(&form.params)?;
     let client = authenticate_client(&state, &form).await?;
-
     let grant_type = request.grant_type();
-    let grant = match request {
-        TokenRequest::ClientCredentials(request) => {
-            grant_client_credentials(state.policy(), &client, request, unix_now(), new_token_id()?)?
-        }
+    let issued = match request {
+        TokenRequest::ClientCredentials(request) => Issued {
+            grant: grant_client_credentials(state.policy(), &client, request, unix_now(), new_token_id()?)?,
+            refresh_token: None,
+        },
         TokenRequest::AuthorizationCode(request) => redeem_code(&state, &client, &request).await?,
+        TokenRequest::RefreshToken(request) => refresh(&state, &client, &request).await?,
     };
-    tracing::info!(client_id = %client.client_id, %grant_type, jti = %grant.claims.jti, "token issued");
-    token_response(&state, grant)
+    tracing::info!(client_id = %client.client_id, %grant_type, jti = %issued.grant.claims.jti, "token issued");
+    token_response(&state, issued)
+}
+
+fn invalid_code() -> ServerError {
+    ErrorCode::InvalidGrant.with("the code is invalid, expired or already used").into()
 }
 
 /// Consumes the code atomically, then lets the core judge the request against
@@ -53,41 +70,107 @@ async fn redeem_code(
     state: &AppState,
     client: &Client,
     request: &AuthorizationCodeRequest,
-) -> Result<AccessTokenGrant, ServerError> {
+) -> Result<Issued, ServerError> {
     let code_hash = SecretHash::of(&request.code);
     let now = unix_now();
-    let invalid = || ErrorCode::InvalidGrant.with("the code is invalid, expired or already used");
     let Some(code) = state.store().consume_code(&code_hash, now).await? else {
         if let Some(issued) = state.store().find_tokens_of_consumed_code(&code_hash).await? {
             state
                 .store()
                 .revoke_access_token(&issued.access_token_jti, issued.access_token_expires_at, now)
                 .await?;
-            tracing::warn!(client_id = %client.client_id, jti = %issued.access_token_jti, "authorization code replayed: its tokens are revoked");
+            if let Some(family) = &issued.refresh_family_id {
+                state.store().revoke_refresh_family(family, now).await?;
+            }
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed: its tokens are revoked");
         }
-        return Err(invalid().into());
+        return Err(invalid_code());
     };
     let grant = exchange_code(state.policy(), client, request, &code, now, new_token_id()?)?;
-    let user_active = state.store().find_user(&code.user_id).await?.is_some_and(|user| !user.disabled);
-    if !user_active {
-        return Err(invalid().into());
-    }
+    ensure_user_active(state, &code.user_id).await.map_err(|_| invalid_code())?;
+    let refresh = match issues_refresh_token(client, &grant.scope) {
+        true => {
+            let token = state.refresh_tokens().mint()?;
+            let family = NewFamily {
+                family_id: new_client_id()?,
+                client_id: client.client_id.clone(),
+                user_id: code.user_id.clone(),
+                scope: grant.scope.clone(),
+                auth_time: code.auth_time,
+            };
+            let record = RefreshTokenRecord::first(&state.refresh_tokens().policy, &token, family, now);
+            state.store().create_refresh_token(&record).await?;
+            Some((token, record.family_id))
+        }
+        false => None,
+    };
     let issued = IssuedFromCode {
         access_token_jti: grant.claims.jti.clone(),
         access_token_expires_at: grant.claims.exp,
+        refresh_family_id: refresh.as_ref().map(|(_, family)| family.clone()),
     };
     state.store().record_code_tokens(&code_hash, &issued).await?;
-    Ok(grant)
+    Ok(Issued { grant, refresh_token: refresh.map(|(token, _)| token) })
 }
 
-fn token_response(state: &AppState, grant: AccessTokenGrant) -> Result<Response, ServerError> {
+/// Rotates the refresh token (RFC 9700 §4.14.2): the first presentation wins;
+/// a later one within the grace window gets the same successor; any other
+/// reuse revokes the whole family.
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    request: &RefreshTokenRequest,
+) -> Result<Issued, ServerError> {
+    let invalid = || {
+        ServerError::from(ErrorCode::InvalidGrant.with("the refresh token is invalid, expired or revoked"))
+    };
+    let presented = SecretHash::of(&request.refresh_token);
+    let now = unix_now();
+    // Judge first, so that a request the core refuses never rotates the token.
+    let Some(found) = state.store().find_refresh_token(&presented).await? else { return Err(invalid()) };
+    refresh_access_token(state.policy(), client, request, &found.record, now, String::new())?;
+    ensure_user_active(state, &found.record.user_id).await.map_err(|_| invalid())?;
+
+    let successor = state.refresh_tokens().successor_of(&request.refresh_token);
+    let record = match state
+        .store()
+        .rotate_refresh_token(&presented, &SecretHash::of(&successor), now)
+        .await?
+    {
+        RefreshRotation::Rotated(record) => record,
+        RefreshRotation::AlreadyRotated { record, rotated_at } => {
+            match rotated_token_use(&state.refresh_tokens().policy, rotated_at, now) {
+                RotatedTokenUse::SameSuccessor => record,
+                RotatedTokenUse::Reuse => {
+                    if state.store().revoke_refresh_family(&record.family_id, now).await? {
+                        tracing::warn!(client_id = %client.client_id, family = %record.family_id, "refresh token reused: family revoked");
+                    }
+                    return Err(invalid());
+                }
+            }
+        }
+        RefreshRotation::Revoked(_) | RefreshRotation::Unknown => return Err(invalid()),
+    };
+    let grant = refresh_access_token(state.policy(), client, request, &record, now, new_token_id()?)?;
+    Ok(Issued { grant, refresh_token: Some(successor) })
+}
+
+async fn ensure_user_active(state: &AppState, user_id: &str) -> Result<(), ServerError> {
+    match state.store().find_user(user_id).await? {
+        Some(user) if !user.disabled => Ok(()),
+        _ => Err(ErrorCode::InvalidGrant.with("the user is disabled or deleted").into()),
+    }
+}
+
+fn token_response(state: &AppState, issued: Issued) -> Result<Response, ServerError> {
     let access_token =
-        jwt::encode(state.keys().access_token_signer.as_ref(), ACCESS_TOKEN_TYP, &grant.claims)?;
+        jwt::encode(state.keys().access_token_signer.as_ref(), ACCESS_TOKEN_TYP, &issued.grant.claims)?;
     let body = TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: grant.expires_in,
-        scope: grant.scope.to_string(),
+        expires_in: issued.grant.expires_in,
+        scope: issued.grant.scope.to_string(),
+        refresh_token: issued.refresh_token,
     };
     Ok(no_store(Json(body)))
 }

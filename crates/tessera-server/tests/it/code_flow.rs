@@ -15,21 +15,21 @@ use tessera_core::registration::ClientRegistration;
 use tessera_testkit::{TestApp, form_body, hidden_field};
 use url::Url;
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-struct Flow {
-    app: TestApp,
-    client_id: String,
-    secret: String,
-    user_id: String,
+pub(crate) struct Flow {
+    pub(crate) app: TestApp,
+    pub(crate) client_id: String,
+    pub(crate) secret: String,
+    pub(crate) user_id: String,
 }
 
-async fn flow() -> Flow {
+pub(crate) async fn flow() -> Flow {
     flow_with(|_| {}).await
 }
 
-async fn flow_with(configure: impl FnOnce(&mut tessera_server::Config)) -> Flow {
+pub(crate) async fn flow_with(configure: impl FnOnce(&mut tessera_server::Config)) -> Flow {
     let app = TestApp::spawn_with(configure).await;
     for scope in ["contact.read", "contact.write"] {
         app.add_scope(scope).await;
@@ -65,7 +65,7 @@ impl Flow {
     }
 
     /// An authorization URL with PKCE, its state and verifier.
-    fn authorize_url(&self, scopes: &[&str]) -> (Url, CsrfToken, oauth2::PkceCodeVerifier) {
+    pub(crate) fn authorize_url(&self, scopes: &[&str]) -> (Url, CsrfToken, oauth2::PkceCodeVerifier) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let client = self.oauth2_client();
         let mut request = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge);
@@ -129,7 +129,12 @@ async fn submit_consent(
 }
 
 /// Logs in and approves `keep`; returns the final redirect to the client.
-async fn sign_in_and_approve(flow: &Flow, browser: &reqwest::Client, url: &Url, keep: &[&str]) -> Url {
+pub(crate) async fn sign_in_and_approve(
+    flow: &Flow,
+    browser: &reqwest::Client,
+    url: &Url,
+    keep: &[&str],
+) -> Url {
     let login = browser.get(url.as_str()).send().await.expect("authorize");
     assert_eq!(login.status(), StatusCode::OK);
     let login = html(login).await;
@@ -148,15 +153,15 @@ async fn sign_in_and_approve(flow: &Flow, browser: &reqwest::Client, url: &Url, 
     Url::parse(&location(&approved)).expect("redirect to the client")
 }
 
-fn query(url: &Url, name: &str) -> Option<String> {
+pub(crate) fn query(url: &Url, name: &str) -> Option<String> {
     url.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }
 
-async fn exchange(flow: &Flow, form: &[(&str, &str)]) -> Response {
+pub(crate) async fn exchange(flow: &Flow, form: &[(&str, &str)]) -> Response {
     flow.app.post_with_basic("/token", &flow.client_id, &flow.secret, form).await
 }
 
-async fn error_of(response: Response) -> String {
+pub(crate) async fn error_of(response: Response) -> String {
     let body: Value = response.json().await.expect("json");
     body["error"].as_str().expect("error").to_owned()
 }
@@ -460,4 +465,28 @@ async fn wrong_passwords_are_refused_then_rate_limited() {
 
 fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Runs the whole flow for `scopes` and returns the token response.
+pub(crate) async fn tokens(flow: &Flow, browser: &reqwest::Client, scopes: &[&str]) -> Value {
+    let (url, _, verifier) = flow.authorize_url(scopes);
+    let back = match browser.get(url.as_str()).send().await.expect("authorize") {
+        remembered if remembered.status() == StatusCode::SEE_OTHER => {
+            Url::parse(&location(&remembered)).expect("redirect")
+        }
+        _ => sign_in_and_approve(flow, browser, &url, scopes).await,
+    };
+    let code = query(&back, "code").expect("code");
+    let response = exchange(
+        flow,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("token json")
 }

@@ -18,7 +18,7 @@ async fn both_metadata_documents_describe_what_is_supported() {
         assert_eq!(metadata["jwks_uri"], app.url("/jwks.json"));
         assert_eq!(
             metadata["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials"])
+            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
         );
         assert_eq!(metadata["authorization_endpoint"], app.url("/authorize"));
         assert_eq!(metadata["response_types_supported"], serde_json::json!(["code"]));

@@ -54,6 +54,8 @@ on_every_backend!(
     users,
     code_flow_records,
     concurrent_redemption_consumes_a_code_once,
+    refresh_token_rotation,
+    concurrent_rotation_rotates_once,
 );
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::{Client, GrantType, PreviousSecret};
 use tessera_core::client_auth::AuthMethod;
+use tessera_core::grant::refresh::{NewFamily, RefreshPolicy, RefreshTokenRecord};
 use tessera_core::jwt::Algorithm;
 use tessera_core::pkce::CodeChallenge;
 use tessera_core::redirect_uri::RedirectUri;
@@ -11,7 +12,8 @@ use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
 use tessera_core::user::{User, Username};
 use tessera_store::{
-    IssuedFromCode, KeyState, ScopeRecord, SessionRecord, SigningKeyRecord, Store, StoreError,
+    IssuedFromCode, KeyState, RefreshRotation, ScopeRecord, SessionRecord, SigningKeyRecord, Store,
+    StoreError,
 };
 
 pub(crate) async fn create_scope(store: &dyn Store, name: &str) {
@@ -316,7 +318,11 @@ pub(crate) async fn code_flow_records(store: &dyn Store) {
     let consumed = store.consume_code(&original.code_hash, 50).await.expect("consume");
     assert_eq!(consumed, Some(original.clone()));
     assert_eq!(store.consume_code(&original.code_hash, 51).await.expect("consume again"), None);
-    let issued = IssuedFromCode { access_token_jti: "jti-9".into(), access_token_expires_at: 3650 };
+    let issued = IssuedFromCode {
+        access_token_jti: "jti-9".into(),
+        access_token_expires_at: 3650,
+        refresh_family_id: Some("fam-9".into()),
+    };
     store.record_code_tokens(&original.code_hash, &issued).await.expect("record");
     assert_eq!(store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"), Some(issued));
     assert_eq!(store.consume_code(&SecretHash::of("unknown"), 50).await.expect("consume"), None);
@@ -347,4 +353,83 @@ pub(crate) async fn concurrent_redemption_consumes_a_code_once(store: &dyn Store
             .filter(Option::is_some)
             .count();
     assert_eq!(winners, 1);
+}
+
+fn refresh(token: &str, family: &str) -> RefreshTokenRecord {
+    let family = NewFamily {
+        family_id: family.into(),
+        client_id: "app-1".into(),
+        user_id: "u-1".into(),
+        scope: ScopeSet::parse("contact.read").expect("scope"),
+        auth_time: 5,
+    };
+    RefreshTokenRecord::first(&RefreshPolicy { lifetime: 1000, reuse_grace: 0 }, token, family, 10)
+}
+
+async fn refresh_fixtures(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("client");
+    store.create_user(&user("u-1", "alice")).await.expect("user");
+}
+
+pub(crate) async fn refresh_token_rotation(store: &dyn Store) {
+    refresh_fixtures(store).await;
+    let first = refresh("rt-1", "fam-1");
+    store.create_refresh_token(&first).await.expect("create");
+
+    let rotated = store
+        .rotate_refresh_token(&SecretHash::of("rt-1"), &SecretHash::of("rt-2"), 20)
+        .await
+        .expect("rotate");
+    assert_eq!(rotated, RefreshRotation::Rotated(first.clone()));
+    let successor =
+        store.find_refresh_token(&SecretHash::of("rt-2")).await.expect("find").expect("successor stored");
+    assert_eq!(successor.record, first.successor("rt-2", 20), "same family, scope, user and end");
+    assert_eq!((successor.rotated_at, successor.revoked_at), (None, None));
+
+    let again = store
+        .rotate_refresh_token(&SecretHash::of("rt-1"), &SecretHash::of("rt-2"), 21)
+        .await
+        .expect("again");
+    assert_eq!(again, RefreshRotation::AlreadyRotated { record: first.clone(), rotated_at: 20 });
+
+    assert!(store.revoke_refresh_family("fam-1", 30).await.expect("revoke"), "this call revoked the family");
+    assert!(!store.revoke_refresh_family("fam-1", 31).await.expect("revoke again"), "only once");
+    let dead = store
+        .rotate_refresh_token(&SecretHash::of("rt-2"), &SecretHash::of("rt-3"), 32)
+        .await
+        .expect("rotate");
+    assert!(matches!(dead, RefreshRotation::Revoked(_)), "{dead:?}");
+    let unknown =
+        store.rotate_refresh_token(&SecretHash::of("nope"), &SecretHash::of("x"), 32).await.expect("rotate");
+    assert_eq!(unknown, RefreshRotation::Unknown);
+
+    let key = store.server_secret("refresh-successor", b"first", 1).await.expect("secret");
+    assert_eq!(key, b"first");
+    assert_eq!(
+        store.server_secret("refresh-successor", b"second", 2).await.expect("secret"),
+        b"first",
+        "kept"
+    );
+}
+
+/// RFC 9700 §4.14.2: concurrent presentations of one refresh token rotate it once.
+pub(crate) async fn concurrent_rotation_rotates_once(store: &dyn Store) {
+    refresh_fixtures(store).await;
+    store.create_refresh_token(&refresh("rt-race", "fam-race")).await.expect("create");
+    let presented = SecretHash::of("rt-race");
+    let successor = SecretHash::of("rt-next");
+    let outcomes = tokio::join!(
+        store.rotate_refresh_token(&presented, &successor, 40),
+        store.rotate_refresh_token(&presented, &successor, 40),
+        store.rotate_refresh_token(&presented, &successor, 40),
+        store.rotate_refresh_token(&presented, &successor, 40),
+        store.rotate_refresh_token(&presented, &successor, 40),
+        store.rotate_refresh_token(&presented, &successor, 40),
+    );
+    let all = [outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5]
+        .map(|o| o.expect("no error"));
+    let rotated = all.iter().filter(|o| matches!(o, RefreshRotation::Rotated(_))).count();
+    let already = all.iter().filter(|o| matches!(o, RefreshRotation::AlreadyRotated { .. })).count();
+    assert_eq!((rotated, already), (1, 5));
 }
