@@ -100,8 +100,9 @@ pub async fn rotate_secret(
     Ok(secret)
 }
 
-/// Disables or re-enables a client. A disabled client cannot authenticate and
-/// its access tokens introspect as inactive.
+/// Disables or re-enables a client. A disabled client cannot authenticate, its
+/// access tokens introspect as inactive, and its refresh tokens are revoked
+/// (re-enabling does not bring them back).
 pub async fn set_client_disabled(
     store: &dyn Store,
     client_id: &str,
@@ -110,6 +111,9 @@ pub async fn set_client_disabled(
     let mut client = find_existing(store, client_id).await?;
     client.disabled = disabled;
     store.update_client(&client).await?;
+    if disabled {
+        store.revoke_client_refresh_tokens(client_id, crate::unix_now()).await?;
+    }
     Ok(())
 }
 

@@ -136,6 +136,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         token_hash: &SecretHash,
     ) -> Result<Option<RefreshTokenState>, StoreError>;
+    /// Revokes every refresh token of a client (when it is disabled).
+    async fn revoke_client_refresh_tokens(&self, client_id: &str, now: UnixTime) -> Result<u64, StoreError>;
     /// Revokes every token of the family; `true` if this call revoked any.
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> Result<bool, StoreError>;
 

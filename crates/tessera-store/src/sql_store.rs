@@ -503,6 +503,21 @@ macro_rules! sql_store {
                 .transpose()
             }
 
+            async fn revoke_client_refresh_tokens(
+                &self,
+                client_id: &str,
+                now: tessera_core::UnixTime,
+            ) -> Result<u64, $crate::StoreError> {
+                let revoked = sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
+                )
+                .bind($crate::rows::to_db_time(now))
+                .bind(client_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(revoked.rows_affected())
+            }
+
             async fn revoke_refresh_family(
                 &self,
                 family_id: &str,

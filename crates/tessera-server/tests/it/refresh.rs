@@ -158,3 +158,37 @@ async fn a_replayed_code_also_revokes_its_refresh_family() {
     assert_eq!(error_of(exchange(&flow, &form).await).await, "invalid_grant");
     assert_eq!(error_of(refresh(&flow, &refresh_token_of(&first), None).await).await, "invalid_grant");
 }
+
+#[tokio::test]
+async fn disabling_a_client_revokes_its_refresh_tokens_for_good() {
+    let flow = flow().await;
+    let browser = flow.app.browser();
+    let rt = refresh_token_of(&tokens(&flow, &browser, &["contact.read"]).await);
+    tessera_server::registry::set_client_disabled(flow.app.store(), &flow.client_id, true)
+        .await
+        .expect("disable");
+    assert_eq!(
+        refresh(&flow, &rt, None).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a disabled client cannot authenticate"
+    );
+    tessera_server::registry::set_client_disabled(flow.app.store(), &flow.client_id, false)
+        .await
+        .expect("enable");
+    assert_eq!(
+        error_of(refresh(&flow, &rt, None).await).await,
+        "invalid_grant",
+        "re-enabling does not revive the token"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_client_removes_its_refresh_tokens() {
+    let flow = flow().await;
+    let browser = flow.app.browser();
+    let rt = refresh_token_of(&tokens(&flow, &browser, &["contact.read"]).await);
+    let hash = tessera_core::secret::SecretHash::of(&rt);
+    assert!(flow.app.store().find_refresh_token(&hash).await.expect("find").is_some());
+    assert!(flow.app.store().delete_client(&flow.client_id).await.expect("delete"));
+    assert!(flow.app.store().find_refresh_token(&hash).await.expect("find").is_none());
+}
