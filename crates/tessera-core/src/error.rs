@@ -37,6 +37,8 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     /// RFC 6750 §3.1: a Bearer token is missing, expired, revoked or malformed.
     InvalidToken,
+    /// RFC 6750 §3.1: the token lacks a scope the resource needs.
+    InsufficientScope,
     /// RFC 7591 §3.2.2: a redirect URI in registration metadata is invalid.
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: a registration metadata field is invalid.
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
         }

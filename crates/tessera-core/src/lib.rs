@@ -14,6 +14,7 @@ pub mod client;
 pub mod client_auth;
 pub mod error;
 pub mod grant;
+pub mod id_token;
 pub mod introspection;
 pub mod jwt;
 pub mod pkce;

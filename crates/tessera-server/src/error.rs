@@ -43,6 +43,7 @@ impl From<tessera_core::jwt::SigningError> for ServerError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -70,6 +71,9 @@ impl IntoResponse for ServerError {
                 let challenge = match err.code {
                     ErrorCode::InvalidClient => Some("Basic realm=\"tessera\", charset=\"UTF-8\""),
                     ErrorCode::InvalidToken => Some("Bearer realm=\"tessera\", error=\"invalid_token\""),
+                    ErrorCode::InsufficientScope => {
+                        Some("Bearer realm=\"tessera\", error=\"insufficient_scope\"")
+                    }
                     _ => None,
                 };
                 if let Some(challenge) = challenge {

@@ -38,6 +38,13 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
             AuthMethod::None.as_str(),
         ],
         "registration_endpoint": state.endpoint("/register"),
+        "userinfo_endpoint": state.endpoint("/userinfo"),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
+            "name", "preferred_username", "email", "email_verified",
+        ],
     })))
 }
 

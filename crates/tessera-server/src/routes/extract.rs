@@ -52,3 +52,16 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
         Ok(OAuthForm { params: FormParams::parse(&body)?, authorization })
     }
 }
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Result<String, ServerError> {
+    let missing = || ErrorCode::InvalidToken.with("a Bearer token is required");
+    let header = headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let (scheme, token) =
+        header.to_str().map_err(|_| missing())?.trim().split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing().into());
+    }
+    Ok(token.to_owned())
+}

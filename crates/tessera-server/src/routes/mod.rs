@@ -11,6 +11,7 @@ mod login;
 mod register;
 mod revoke;
 mod token;
+mod userinfo;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .route("/revoke", post(revoke::revoke).fallback(not_post))
         .route("/register", post(register::register).fallback(not_post))
         .route("/register/{client_id}", get(register::read).put(register::update).delete(register::delete))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/jwks.json", get(discovery::jwks))
         .route("/.well-known/openid-configuration", get(discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(discovery::metadata))

@@ -19,6 +19,7 @@ use tessera_core::secret::SecretHash;
 
 use crate::error::{ServerError, no_store};
 use crate::registry::{self, ClientView};
+use crate::routes::extract::bearer_token;
 use crate::state::AppState;
 use crate::unix_now;
 
@@ -70,7 +71,7 @@ pub(super) async fn register(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ServerError> {
-    let token = bearer_token(&request)?;
+    let token = bearer_token(request.headers())?;
     let token_hash = SecretHash::of(&token);
     let configured = state.settings().initial_access_token.as_ref().is_some_and(|hash| hash.matches(&token));
     if !configured && !state.store().is_registration_token_valid(&token_hash, unix_now()).await? {
@@ -96,7 +97,7 @@ pub(super) async fn read(
     Path(client_id): Path<String>,
     request: Request,
 ) -> Result<Response, ServerError> {
-    let client = managed_client(&state, &client_id, bearer_token(&request)?).await?;
+    let client = managed_client(&state, &client_id, bearer_token(request.headers())?).await?;
     Ok(no_store(Json(metadata_response(&state, &client))))
 }
 
@@ -105,7 +106,7 @@ pub(super) async fn update(
     Path(client_id): Path<String>,
     request: Request,
 ) -> Result<Response, ServerError> {
-    let client = managed_client(&state, &client_id, bearer_token(&request)?).await?;
+    let client = managed_client(&state, &client_id, bearer_token(request.headers())?).await?;
     let mut metadata = metadata_body(request).await?;
     if metadata.client_id.as_deref() != Some(client.client_id.as_str()) {
         return Err(ErrorCode::InvalidRequest.with("`client_id` in the body must name this client").into());
@@ -130,7 +131,7 @@ pub(super) async fn delete(
     Path(client_id): Path<String>,
     request: Request,
 ) -> Result<Response, ServerError> {
-    let client = managed_client(&state, &client_id, bearer_token(&request)?).await?;
+    let client = managed_client(&state, &client_id, bearer_token(request.headers())?).await?;
     state.store().delete_client(&client.client_id).await?;
     tracing::info!(client_id = %client.client_id, "client deleted through its registration access token");
     Ok(no_store(StatusCode::NO_CONTENT))
@@ -151,18 +152,6 @@ async fn managed_client(state: &AppState, client_id: &str, token: String) -> Res
             .with("the registration access token is not valid for this client")
             .into()),
     }
-}
-
-fn bearer_token(request: &Request) -> Result<String, ServerError> {
-    let missing = || ErrorCode::InvalidToken.with("a Bearer token is required");
-    let header = request.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
-    let (scheme, token) =
-        header.to_str().map_err(|_| missing())?.trim().split_once(' ').ok_or_else(missing)?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(missing().into());
-    }
-    Ok(token.to_owned())
 }
 
 async fn metadata_body(request: Request) -> Result<ClientMetadata, ServerError> {

@@ -14,6 +14,7 @@ use tessera_core::grant::refresh::{
     rotated_token_use,
 };
 use tessera_core::grant::{AuthorizationCodeRequest, RefreshTokenRequest, TokenRequest};
+use tessera_core::id_token::{ID_TOKEN_TYP, id_token_claims, issues_id_token};
 use tessera_core::jwt;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
@@ -36,12 +37,22 @@ struct TokenResponse {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
-/// What a grant produced: the access token to sign and maybe a refresh token.
+/// What a grant produced: the access token to sign, maybe a refresh token,
+/// and for OpenID requests what the ID token needs.
 struct Issued {
     grant: AccessTokenGrant,
     refresh_token: Option<String>,
+    id_token: Option<IdTokenFacts>,
+}
+
+/// The user facts an ID token carries, known once the code is redeemed.
+struct IdTokenFacts {
+    auth_time: u64,
+    nonce: Option<String>,
 }
 
 pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
@@ -52,6 +63,7 @@ pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Res
         TokenRequest::ClientCredentials(request) => Issued {
             grant: grant_client_credentials(state.policy(), &client, request, unix_now(), new_token_id()?)?,
             refresh_token: None,
+            id_token: None,
         },
         TokenRequest::AuthorizationCode(request) => redeem_code(&state, &client, &request).await?,
         TokenRequest::RefreshToken(request) => refresh(&state, &client, &request).await?,
@@ -110,7 +122,9 @@ async fn redeem_code(
         refresh_family_id: refresh.as_ref().map(|(_, family)| family.clone()),
     };
     state.store().record_code_tokens(&code_hash, &issued).await?;
-    Ok(Issued { grant, refresh_token: refresh.map(|(token, _)| token) })
+    let id_token = issues_id_token(&grant.scope)
+        .then_some(IdTokenFacts { auth_time: code.auth_time, nonce: code.nonce });
+    Ok(Issued { grant, refresh_token: refresh.map(|(token, _)| token), id_token })
 }
 
 /// Rotates the refresh token (RFC 9700 §4.14.2): the first presentation wins;
@@ -152,7 +166,7 @@ async fn refresh(
         RefreshRotation::Revoked(_) | RefreshRotation::Unknown => return Err(invalid()),
     };
     let grant = refresh_access_token(state.policy(), client, request, &record, now, new_token_id()?)?;
-    Ok(Issued { grant, refresh_token: Some(successor) })
+    Ok(Issued { grant, refresh_token: Some(successor), id_token: None })
 }
 
 async fn ensure_user_active(state: &AppState, user_id: &str) -> Result<(), ServerError> {
@@ -165,12 +179,28 @@ async fn ensure_user_active(state: &AppState, user_id: &str) -> Result<(), Serve
 fn token_response(state: &AppState, issued: Issued) -> Result<Response, ServerError> {
     let access_token =
         jwt::encode(state.keys().access_token_signer.as_ref(), ACCESS_TOKEN_TYP, &issued.grant.claims)?;
+    let id_token = match issued.id_token {
+        Some(facts) => {
+            let claims = id_token_claims(
+                state.policy(),
+                &issued.grant.claims.client_id,
+                &issued.grant.claims.sub,
+                facts.auth_time,
+                facts.nonce,
+                &access_token,
+                issued.grant.claims.iat,
+            );
+            Some(jwt::encode(state.keys().id_token_signer.as_ref(), ID_TOKEN_TYP, &claims)?)
+        }
+        None => None,
+    };
     let body = TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: issued.grant.expires_in,
         scope: issued.grant.scope.to_string(),
         refresh_token: issued.refresh_token,
+        id_token,
     };
     Ok(no_store(Json(body)))
 }

@@ -28,7 +28,14 @@ async fn both_metadata_documents_describe_what_is_supported() {
             metadata["token_endpoint_auth_methods_supported"],
             serde_json::json!(["client_secret_basic", "client_secret_post"])
         );
-        assert_eq!(metadata["scopes_supported"], serde_json::json!(["contact.read"]));
+        assert_eq!(
+            metadata["scopes_supported"],
+            serde_json::json!(["contact.read", "email", "offline_access", "openid", "profile"]),
+            "the registry, with the OpenID Connect scopes built in"
+        );
+        assert_eq!(metadata["userinfo_endpoint"], app.url("/userinfo"));
+        assert_eq!(metadata["subject_types_supported"], serde_json::json!(["public"]));
+        assert_eq!(metadata["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
         assert_eq!(metadata["introspection_endpoint"], app.url("/introspect"));
         assert_eq!(metadata["revocation_endpoint"], app.url("/revoke"));
         assert_eq!(metadata["registration_endpoint"], app.url("/register"));

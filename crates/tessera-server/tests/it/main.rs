@@ -4,6 +4,7 @@ mod client_credentials;
 mod code_flow;
 mod discovery;
 mod introspection;
+mod openid;
 mod refresh;
 mod registration;
 mod revocation;

@@ -66,8 +66,7 @@ async fn sqlite_reopening_keeps_data_and_migrations_are_idempotent() {
     suite::create_scope(&store, "contact.read").await;
     drop(store);
     let reopened = SqliteStore::open(&path).await.expect("reopen");
-    let scopes = tessera_store::Store::list_scopes(&reopened).await.expect("list");
-    assert_eq!(scopes.len(), 1);
+    assert_eq!(suite::own_scopes(&reopened).await, ["contact.read"]);
 }
 
 #[tokio::test]
@@ -76,6 +75,5 @@ async fn postgres_reconnecting_keeps_data_and_migrations_are_idempotent() {
     suite::create_scope(&store, "contact.read").await;
     drop(store);
     let again = PostgresStore::connect(&database.url).await.expect("reconnect");
-    let scopes = tessera_store::Store::list_scopes(&again).await.expect("list");
-    assert_eq!(scopes.len(), 1);
+    assert_eq!(suite::own_scopes(&again).await, ["contact.read"]);
 }
