@@ -6,13 +6,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::ErrorCode;
 use tessera_core::authorize::approved_scopes;
-use tessera_core::request::FormParams;
 use tessera_core::scope::{Scope, ScopeSet};
 
-use crate::cookies::csrf_matches;
 use crate::error::ServerError;
-use crate::routes::authorize::{issue_code_and_redirect, pending_request, redirect_error, signed_in_user};
-use crate::routes::login::expired_form;
+use crate::routes::authorize::{issue_code_and_redirect, redirect_error, signed_in_user};
+use crate::routes::login::submitted_request;
 use crate::state::AppState;
 use crate::unix_now;
 
@@ -46,17 +44,11 @@ pub(super) async fn consent(
         .await
         .map_err(|_| ServerError::PayloadTooLarge(CONSENT_BODY_LIMIT))?;
     let form = ConsentForm { pairs: form_urlencoded::parse(&body).into_owned().collect() };
-    if !csrf_matches(&headers, form.get("csrf")) {
-        return Ok(state.pages().error(&expired_form()));
-    }
-    let params = match FormParams::parse(form.get("request").unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(err) => return Ok(state.pages().error(&err)),
-    };
-    let pending = match pending_request(&state, &params).await? {
-        Ok(pending) => pending,
-        Err(response) => return Ok(response),
-    };
+    let (_, pending) =
+        match submitted_request(&state, &headers, form.get("csrf"), form.get("request")).await? {
+            Ok(submitted) => submitted,
+            Err(response) => return Ok(response),
+        };
     let Some((session, user)) = signed_in_user(&state, &headers, unix_now()).await? else {
         // The session ended while the page was open: start the request again.
         let location = HeaderValue::from_str(&format!("/authorize?{}", pending.encoded))

@@ -14,7 +14,7 @@ use tessera_store::SessionRecord;
 use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
 use crate::error::ServerError;
 use crate::random::random_token;
-use crate::routes::authorize::{login_page, pending_request, with_cookie};
+use crate::routes::authorize::{Pending, login_page, pending_request, with_cookie};
 use crate::routes::extract::OAuthForm;
 use crate::state::AppState;
 use crate::{unix_now, users};
@@ -30,17 +30,11 @@ pub(super) async fn login(
         Err(ServerError::OAuth(err)) => return Ok(state.pages().error(&err)),
         Err(other) => return Err(other),
     };
-    if !csrf_matches(&headers, form.get("csrf")) {
-        return Ok(state.pages().error(&expired_form()));
-    }
-    let params = match FormParams::parse(form.get("request").unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(err) => return Ok(state.pages().error(&err)),
-    };
-    let pending = match pending_request(&state, &params).await? {
-        Ok(pending) => pending,
-        Err(response) => return Ok(response),
-    };
+    let (params, pending) =
+        match submitted_request(&state, &headers, form.get("csrf"), form.get("request")).await? {
+            Ok(submitted) => submitted,
+            Err(response) => return Ok(response),
+        };
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default().to_owned();
     let ip = peer.ip().to_string();
@@ -94,7 +88,23 @@ pub(super) async fn login(
     Ok(with_cookie(response, Some(cookie)))
 }
 
-pub(super) fn expired_form() -> tessera_core::OAuthError {
-    ErrorCode::InvalidRequest
-        .with("this form has expired or did not come from this site; go back and try again")
+/// The pending request a login or consent form carries: the CSRF token must
+/// match, and the request passes the core's checks again. `Err` is the page or
+/// redirect to answer with.
+pub(super) async fn submitted_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+    request: Option<&str>,
+) -> Result<Result<(FormParams, Pending), Response>, ServerError> {
+    if !csrf_matches(headers, csrf) {
+        let expired = ErrorCode::InvalidRequest
+            .with("this form has expired or did not come from this site; go back and try again");
+        return Ok(Err(state.pages().error(&expired)));
+    }
+    let params = match FormParams::parse(request.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(err) => return Ok(Err(state.pages().error(&err))),
+    };
+    Ok(pending_request(state, &params).await?.map(|pending| (params, pending)))
 }
