@@ -31,6 +31,8 @@ pub struct Client {
     /// RFC 7592 registration access token, for clients registered through `/register`.
     pub registration_token_hash: Option<SecretHash>,
     pub redirect_uris: Vec<RedirectUri>,
+    /// Where RP-initiated logout may send the browser (OpenID RP-Initiated Logout §3.1).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     /// Every scope the client may be given.
     pub scopes: ScopeSet,

@@ -21,6 +21,7 @@ pub(crate) fn client(id: &str) -> Client {
         require_pkce: true,
         registration_token_hash: None,
         redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
         scopes: ScopeSet::default(),
         default_scopes: ScopeSet::default(),

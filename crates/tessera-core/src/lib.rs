@@ -17,6 +17,7 @@ pub mod grant;
 pub mod id_token;
 pub mod introspection;
 pub mod jwt;
+pub mod logout;
 pub mod pkce;
 pub mod policy;
 pub mod redirect_uri;

@@ -20,6 +20,7 @@ pub struct ClientRegistration {
     pub name: String,
     pub org_url: Option<String>,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     /// Empty means the defaults: `client_credentials` for confidential clients,
     /// plus `authorization_code` and `refresh_token` when redirect URIs are given.
     pub grant_types: Vec<String>,
@@ -61,6 +62,14 @@ pub fn register_client(
         let uri = RedirectUri::parse(raw)?;
         if !redirect_uris.contains(&uri) {
             redirect_uris.push(uri);
+        }
+    }
+
+    let mut post_logout_redirect_uris: Vec<RedirectUri> = Vec::new();
+    for raw in &registration.post_logout_redirect_uris {
+        let uri = RedirectUri::parse(raw)?;
+        if !post_logout_redirect_uris.contains(&uri) {
+            post_logout_redirect_uris.push(uri);
         }
     }
 
@@ -115,6 +124,7 @@ pub fn register_client(
         require_pkce: !registration.pkce_optional,
         registration_token_hash: None,
         redirect_uris,
+        post_logout_redirect_uris,
         grant_types,
         scopes,
         default_scopes,

@@ -15,7 +15,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tessera_core::UnixTime;
+use tessera_core::id_token::ID_TOKEN_TYP;
 use tessera_core::jwt::{self, Algorithm, Signer, SigningError};
+use tessera_core::logout::IdTokenHint;
 use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_store::{KeyState, SigningKeyRecord, Store};
 
@@ -60,8 +62,18 @@ impl KeySet {
     /// `none`, HMAC with a public key, or a foreign key never verify. Expiry and
     /// revocation are the caller's (the core's) to judge.
     pub fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
+        serde_json::from_slice(&self.verify_payload(token, ACCESS_TOKEN_TYP)?).ok()
+    }
+
+    /// The claims of an ID token this server signed (expired ones included:
+    /// RP-initiated logout accepts them as hints).
+    pub fn verify_id_token_hint(&self, token: &str) -> Option<IdTokenHint> {
+        serde_json::from_slice(&self.verify_payload(token, ID_TOKEN_TYP)?).ok()
+    }
+
+    fn verify_payload(&self, token: &str, typ: &str) -> Option<Vec<u8>> {
         let parts = jwt::split(token)?;
-        if parts.header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        if parts.header.typ.as_deref() != Some(typ) {
             return None;
         }
         let verifier = self.verifiers.get(parts.header.kid.as_deref()?)?;
@@ -75,7 +87,7 @@ impl KeySet {
         UnparsedPublicKey::new(algorithm, &verifier.public_key)
             .verify(parts.signing_input.as_bytes(), &parts.signature)
             .ok()?;
-        serde_json::from_slice(&parts.payload).ok()
+        Some(parts.payload)
     }
 }
 

@@ -23,6 +23,7 @@ impl Pages {
             ("login.html", include_str!("../templates/login.html")),
             ("consent.html", include_str!("../templates/consent.html")),
             ("error.html", include_str!("../templates/error.html")),
+            ("logout.html", include_str!("../templates/logout.html")),
         ] {
             templates
                 .add_template(name, source)

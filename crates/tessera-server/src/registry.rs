@@ -170,6 +170,7 @@ pub struct ClientView {
     pub introspect_any_token: bool,
     pub require_pkce: bool,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub default_scopes: Vec<String>,
@@ -190,6 +191,9 @@ impl From<&Client> for ClientView {
             introspect_any_token: client.may_introspect_any_token,
             require_pkce: client.require_pkce,
             redirect_uris: strings(&mut client.redirect_uris.iter().map(ToString::to_string)),
+            post_logout_redirect_uris: strings(
+                &mut client.post_logout_redirect_uris.iter().map(ToString::to_string),
+            ),
             grant_types: strings(&mut client.grant_types.iter().map(ToString::to_string)),
             scopes: strings(&mut client.scopes.iter().map(ToString::to_string)),
             default_scopes: strings(&mut client.default_scopes.iter().map(ToString::to_string)),

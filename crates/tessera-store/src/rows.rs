@@ -25,6 +25,7 @@ pub(crate) struct ClientRow {
     pub(crate) org_url: Option<String>,
     pub(crate) secret_hash: Option<Vec<u8>>,
     pub(crate) redirect_uris: String,
+    pub(crate) post_logout_redirect_uris: String,
     pub(crate) grant_types: String,
     pub(crate) resources: String,
     pub(crate) created_at: i64,
@@ -274,6 +275,9 @@ impl ClientRow {
             org_url: client.org_url.clone(),
             secret_hash: hash_bytes(client.secret_hash.as_ref()),
             redirect_uris: json_list(client.redirect_uris.iter().map(RedirectUri::as_str)),
+            post_logout_redirect_uris: json_list(
+                client.post_logout_redirect_uris.iter().map(RedirectUri::as_str),
+            ),
             grant_types: json_list(client.grant_types.iter().map(|grant| grant.as_str())),
             resources: json_list(client.resources.iter().map(Resource::as_str)),
             created_at: to_db_time(client.created_at),
@@ -317,6 +321,7 @@ impl ClientRow {
             .bind(self.may_introspect_any_token)
             .bind(self.registration_token_hash)
             .bind(self.require_pkce)
+            .bind(self.post_logout_redirect_uris)
             .bind(self.client_id)
     }
 
@@ -352,6 +357,9 @@ impl ClientRow {
             registration_token_hash: optional_hash(self.registration_token_hash)?,
             require_pkce: self.require_pkce,
             redirect_uris: parse_json_list(&self.redirect_uris, |raw| RedirectUri::parse(raw).ok())?,
+            post_logout_redirect_uris: parse_json_list(&self.post_logout_redirect_uris, |raw| {
+                RedirectUri::parse(raw).ok()
+            })?,
             grant_types: parse_json_list(&self.grant_types, GrantType::parse)?,
             scopes: scopes.into_iter().collect::<ScopeSet>(),
             default_scopes: default_scopes.into_iter().collect::<ScopeSet>(),

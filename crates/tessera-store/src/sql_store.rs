@@ -63,8 +63,9 @@ macro_rules! sql_store {
                     .bind(sqlx::query(
                         "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
                          created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
-                         disabled, may_introspect_any_token, registration_token_hash, require_pkce, client_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         disabled, may_introspect_any_token, registration_token_hash, require_pkce,
+                         post_logout_redirect_uris, client_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     ))
                     .execute(&mut *tx)
                     .await
@@ -82,7 +83,8 @@ macro_rules! sql_store {
                 let row = sqlx::query_as::<_, $crate::rows::ClientRow>(
                     "SELECT name, org_url, secret_hash, redirect_uris, grant_types, resources,
                      created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
-                     disabled, may_introspect_any_token, registration_token_hash, require_pkce, client_id
+                     disabled, may_introspect_any_token, registration_token_hash, require_pkce,
+                     post_logout_redirect_uris, client_id
                      FROM clients WHERE client_id = $1",
                 )
                 .bind(client_id)
@@ -123,8 +125,8 @@ macro_rules! sql_store {
                         "UPDATE clients SET name = $1, org_url = $2, secret_hash = $3, redirect_uris = $4,
                          grant_types = $5, resources = $6, created_at = $7, previous_secret_hash = $8,
                          previous_secret_expires_at = $9, token_endpoint_auth_method = $10, disabled = $11,
-                         may_introspect_any_token = $12, registration_token_hash = $13, require_pkce = $14
-                         WHERE client_id = $15",
+                         may_introspect_any_token = $12, registration_token_hash = $13, require_pkce = $14,
+                         post_logout_redirect_uris = $15 WHERE client_id = $16",
                     ))
                     .execute(&mut *tx)
                     .await?;

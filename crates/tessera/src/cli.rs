@@ -148,6 +148,9 @@ pub(crate) struct CreateClientArgs {
     /// Redirect URI (repeatable).
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub(crate) redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser (repeatable).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub(crate) post_logout_redirect_uris: Vec<String>,
     /// Scope the application may be given (repeatable); must be in the registry.
     #[arg(long = "scope", value_name = "SCOPE")]
     pub(crate) scopes: Vec<String>,

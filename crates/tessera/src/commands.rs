@@ -246,6 +246,7 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
         name: args.name,
         org_url: args.org_url,
         redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
         grant_types: args.grant_types,
         scopes: args.scopes,
         default_scopes: (!args.default_scopes.is_empty()).then_some(args.default_scopes),

@@ -39,6 +39,7 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         ],
         "registration_endpoint": state.endpoint("/register"),
         "userinfo_endpoint": state.endpoint("/userinfo"),
+        "end_session_endpoint": state.endpoint("/logout"),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": [

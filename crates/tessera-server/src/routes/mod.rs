@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod introspect;
 mod login;
+mod logout;
 mod register;
 mod revoke;
 mod token;
@@ -29,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/login", post(login::login))
         .route("/consent", post(consent::consent))
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/assets/tessera.css", get(crate::pages::stylesheet))
         .route("/introspect", post(introspect::introspect).fallback(not_post))
         .route("/revoke", post(revoke::revoke).fallback(not_post))

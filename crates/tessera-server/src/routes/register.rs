@@ -30,6 +30,7 @@ const METADATA_BODY_LIMIT: usize = 64 * 1024;
 #[serde(default)]
 struct ClientMetadata {
     redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
     token_endpoint_auth_method: Option<String>,
     grant_types: Vec<String>,
     response_types: Vec<String>,
@@ -52,6 +53,7 @@ impl ClientMetadata {
             name: self.client_name.unwrap_or_else(|| "Unnamed application".into()),
             org_url: self.client_uri,
             redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
             grant_types: self.grant_types,
             scopes: self
                 .scope
@@ -182,6 +184,7 @@ fn metadata_response(state: &AppState, client: &Client) -> Value {
         "client_id_issued_at": view.created_at,
         "client_name": view.name,
         "redirect_uris": view.redirect_uris,
+        "post_logout_redirect_uris": view.post_logout_redirect_uris,
         "grant_types": view.grant_types,
         "response_types": response_types,
         "token_endpoint_auth_method": client.auth_method.as_str(),

@@ -16,6 +16,7 @@ use tessera_testkit::{TestApp, form_body, hidden_field};
 use url::Url;
 
 pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub(crate) const SIGNED_OUT: &str = "https://sync.example.com/signed-out";
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
 pub(crate) struct Flow {
@@ -39,7 +40,8 @@ pub(crate) async fn flow_with(configure: impl FnOnce(&mut tessera_server::Config
             name: "Contacts Sync".into(),
             org_url: Some("https://sync.example.com".into()),
             redirect_uris: vec![REDIRECT.into(), "https://sync.example.com/cb".into()],
-            scopes: vec!["contact.read".into(), "contact.write".into()],
+            post_logout_redirect_uris: vec![SIGNED_OUT.into()],
+            scopes: vec!["openid".into(), "contact.read".into(), "contact.write".into()],
             ..ClientRegistration::default()
         })
         .await;

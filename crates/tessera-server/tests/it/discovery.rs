@@ -34,6 +34,7 @@ async fn both_metadata_documents_describe_what_is_supported() {
             "the registry, with the OpenID Connect scopes built in"
         );
         assert_eq!(metadata["userinfo_endpoint"], app.url("/userinfo"));
+        assert_eq!(metadata["end_session_endpoint"], app.url("/logout"));
         assert_eq!(metadata["subject_types_supported"], serde_json::json!(["public"]));
         assert_eq!(metadata["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
         assert_eq!(metadata["introspection_endpoint"], app.url("/introspect"));

@@ -111,3 +111,96 @@ async fn userinfo_errors_follow_rfc6750() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"], "insufficient_scope");
 }
+
+mod logout {
+    use reqwest::StatusCode;
+    use tessera_testkit::{form_body, hidden_field};
+
+    use crate::code_flow::{SIGNED_OUT, flow, tokens};
+
+    fn location(response: &reqwest::Response) -> String {
+        response.headers()["location"].to_str().expect("ascii").to_owned()
+    }
+
+    #[tokio::test]
+    async fn with_an_id_token_hint_the_session_ends_and_the_browser_goes_back() {
+        let flow = flow().await;
+        let browser = flow.app.browser();
+        let id_token = tokens(&flow, &browser, &["openid", "contact.read"]).await["id_token"]
+            .as_str()
+            .expect("id token")
+            .to_owned();
+        let url = format!(
+            "{}?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye-1",
+            flow.app.url("/logout"),
+            urlencode(SIGNED_OUT)
+        );
+        let response = browser.get(url).send().await.expect("logout");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), format!("{SIGNED_OUT}?state=bye-1"));
+        let cleared = response.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+        assert!(cleared.starts_with("tessera_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+
+        let (again, _, _) = flow.authorize_url(&["contact.read"]);
+        let page = browser.get(again.as_str()).send().await.expect("authorize");
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.expect("html").contains("Sign in"), "the session is gone");
+    }
+
+    #[tokio::test]
+    async fn an_unregistered_post_logout_redirect_uri_is_refused() {
+        let flow = flow().await;
+        let browser = flow.app.browser();
+        let id_token =
+            tokens(&flow, &browser, &["openid"]).await["id_token"].as_str().expect("id").to_owned();
+        let url = format!(
+            "{}?id_token_hint={id_token}&post_logout_redirect_uri={}",
+            flow.app.url("/logout"),
+            urlencode("https://evil.example.com/")
+        );
+        let response = browser.get(url).send().await.expect("logout");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get("location").is_none());
+        let forged = format!("{}?id_token_hint=not.a.token", flow.app.url("/logout"));
+        assert_eq!(browser.get(forged).send().await.expect("logout").status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn without_a_hint_the_user_confirms_with_a_csrf_protected_form() {
+        let flow = flow().await;
+        let browser = flow.app.browser();
+        tokens(&flow, &browser, &["contact.read"]).await;
+        let page = browser.get(flow.app.url("/logout")).send().await.expect("logout");
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.expect("html");
+        assert!(html.contains("Sign out?"));
+        let request = hidden_field(&html, "request").unwrap_or_default();
+
+        let forged = browser
+            .post(flow.app.url("/logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[("request", request.as_str())]))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(forged.status(), StatusCode::BAD_REQUEST, "no logout without the CSRF token");
+
+        let csrf = hidden_field(&html, "csrf").expect("csrf");
+        let confirmed = browser
+            .post(flow.app.url("/logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&[("csrf", csrf.as_str()), ("request", request.as_str())]))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        assert!(confirmed.text().await.expect("html").contains("You are signed out"));
+        let (again, _, _) = flow.authorize_url(&["contact.read"]);
+        let page = browser.get(again.as_str()).send().await.expect("authorize").text().await.expect("html");
+        assert!(page.contains("Sign in"), "the session is gone");
+    }
+
+    fn urlencode(value: &str) -> String {
+        url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+    }
+}

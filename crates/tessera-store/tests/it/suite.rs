@@ -56,6 +56,7 @@ fn client(id: &str, scopes: &str, defaults: &str) -> Client {
             RedirectUri::parse("https://app.example.com/cb").expect("uri"),
             RedirectUri::parse("http://127.0.0.1:9000/cb").expect("uri"),
         ],
+        post_logout_redirect_uris: vec![RedirectUri::parse("https://app.example.com/bye").expect("uri")],
         grant_types: vec![GrantType::ClientCredentials, GrantType::AuthorizationCode],
         scopes: ScopeSet::parse(scopes).expect("scopes"),
         default_scopes: ScopeSet::parse(defaults).expect("scopes"),
