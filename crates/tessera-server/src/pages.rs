@@ -24,6 +24,7 @@ impl Pages {
             ("consent.html", include_str!("../templates/consent.html")),
             ("error.html", include_str!("../templates/error.html")),
             ("logout.html", include_str!("../templates/logout.html")),
+            ("applications.html", include_str!("../templates/applications.html")),
         ] {
             templates
                 .add_template(name, source)

@@ -101,6 +101,16 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<(), StoreError>;
     async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<ScopeSet>, StoreError>;
+    /// Every client a user approved, with the scopes and when: (client_id, scope, granted_at).
+    async fn list_consents(&self, user_id: &str) -> Result<Vec<(String, ScopeSet, UnixTime)>, StoreError>;
+    /// Withdraws a user's approval of a client: the consent is forgotten and the
+    /// refresh tokens it led to are revoked, in one transaction.
+    async fn withdraw_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 
     async fn create_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
     /// Marks the code consumed and returns it, in one statement: of any number

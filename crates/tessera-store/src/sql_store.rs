@@ -347,6 +347,48 @@ macro_rules! sql_store {
                 scope.as_deref().map($crate::rows::parse_scope).transpose()
             }
 
+            async fn list_consents(
+                &self,
+                user_id: &str,
+            ) -> Result<Vec<(String, tessera_core::scope::ScopeSet, tessera_core::UnixTime)>, $crate::StoreError> {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT client_id, scope, granted_at FROM consents WHERE user_id = $1 ORDER BY granted_at DESC, client_id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(client_id, scope, granted_at)| {
+                        Ok((client_id, $crate::rows::parse_scope(&scope)?, $crate::rows::from_db_time(granted_at)))
+                    })
+                    .collect()
+            }
+
+            async fn withdraw_consent(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                now: tessera_core::UnixTime,
+            ) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let deleted = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1
+                     WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+                )
+                .bind($crate::rows::to_db_time(now))
+                .bind(user_id)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(deleted.rows_affected() > 0)
+            }
+
             async fn create_code(
                 &self,
                 code: &tessera_core::authorize::AuthorizationCode,

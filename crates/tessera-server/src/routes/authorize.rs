@@ -110,7 +110,7 @@ async fn authorize(
                 ErrorCode::LoginRequired.with("the user is not signed in"),
             );
         }
-        return login_page(state, headers, &pending, None, StatusCode::OK);
+        return login_page(state, headers, Some(&pending), None, StatusCode::OK);
     };
     let granted = state.store().find_consent(&user.user_id, &pending.client.client_id).await?;
     if needs_consent(&pending.request, granted.as_ref()) {
@@ -142,28 +142,35 @@ pub(super) async fn signed_in_user(
 
 #[derive(Serialize)]
 struct LoginContext<'a> {
-    client_name: &'a str,
+    client_name: Option<&'a str>,
     org_url: Option<&'a str>,
     csrf: String,
     request: &'a str,
+    return_to: Option<&'a str>,
     username: &'a str,
     error: Option<&'a str>,
 }
 
+/// The one page an account login returns to; never taken from the request.
+pub(super) const ACCOUNT_PAGE: &str = "/account/applications";
+
+/// The login page, for a pending authorization request or (with `None`) for
+/// the account pages.
 pub(super) fn login_page(
     state: &AppState,
     headers: &HeaderMap,
-    pending: &Pending,
+    pending: Option<&Pending>,
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, ServerError> {
     let (csrf, set_cookie) = csrf_token(headers, state.settings().secure_cookies)?;
     let context = LoginContext {
-        client_name: &pending.client.name,
-        org_url: pending.client.org_url.as_deref(),
+        client_name: pending.map(|pending| pending.client.name.as_str()),
+        org_url: pending.and_then(|pending| pending.client.org_url.as_deref()),
         csrf,
-        request: &pending.encoded,
-        username: pending.request.login_hint.as_deref().unwrap_or(""),
+        request: pending.map_or("", |pending| pending.encoded.as_str()),
+        return_to: pending.is_none().then_some(ACCOUNT_PAGE),
+        username: pending.and_then(|pending| pending.request.login_hint.as_deref()).unwrap_or(""),
         error,
     };
     Ok(with_cookie(state.pages().render("login.html", status, context), set_cookie))

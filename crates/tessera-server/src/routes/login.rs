@@ -1,5 +1,6 @@
 //! `POST /login`: check the password (argon2id, on the blocking pool), start a
-//! fresh session, and resume the pending authorization request.
+//! fresh session, and resume the pending authorization request, or go to the
+//! account page for an account login.
 
 use std::net::SocketAddr;
 
@@ -14,7 +15,7 @@ use tessera_store::SessionRecord;
 use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
 use crate::error::ServerError;
 use crate::random::random_token;
-use crate::routes::authorize::{Pending, login_page, pending_request, with_cookie};
+use crate::routes::authorize::{ACCOUNT_PAGE, Pending, login_page, pending_request, with_cookie};
 use crate::routes::extract::OAuthForm;
 use crate::state::AppState;
 use crate::{unix_now, users};
@@ -30,11 +31,20 @@ pub(super) async fn login(
         Err(ServerError::OAuth(err)) => return Ok(state.pages().error(&err)),
         Err(other) => return Err(other),
     };
-    let (params, pending) =
-        match submitted_request(&state, &headers, form.get("csrf"), form.get("request")).await? {
-            Ok(submitted) => submitted,
+    // Either an authorization request to resume, or the account pages.
+    let resume = match form.get("request") {
+        None if form.get("return_to") == Some(ACCOUNT_PAGE) => {
+            if !csrf_matches(&headers, form.get("csrf")) {
+                return Ok(state.pages().error(&expired_form()));
+            }
+            None
+        }
+        request => match submitted_request(&state, &headers, form.get("csrf"), request).await? {
+            Ok(submitted) => Some(submitted),
             Err(response) => return Ok(response),
-        };
+        },
+    };
+    let pending = resume.as_ref().map(|(_, pending)| pending);
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default().to_owned();
     let ip = peer.ip().to_string();
@@ -42,18 +52,13 @@ pub(super) async fn login(
     if state.throttle().is_blocked(username, &ip, now) {
         tracing::warn!(%ip, "login refused: too many failed attempts");
         let message = "Too many failed attempts. Wait a few minutes and try again.";
-        return login_page(&state, &headers, &pending, Some(message), StatusCode::TOO_MANY_REQUESTS);
+        return login_page(&state, &headers, pending, Some(message), StatusCode::TOO_MANY_REQUESTS);
     }
     let Some(user) = users::check_credentials(state.store(), username, password).await? else {
         state.throttle().record_failure(username, &ip, now);
         tracing::info!(%ip, "login failed");
-        return login_page(
-            &state,
-            &headers,
-            &pending,
-            Some("The username or password is incorrect."),
-            StatusCode::OK,
-        );
+        let message = "The username or password is incorrect.";
+        return login_page(&state, &headers, pending, Some(message), StatusCode::OK);
     };
     state.throttle().record_success(username);
 
@@ -72,15 +77,19 @@ pub(super) async fn login(
     state.store().create_session(&session).await?;
     tracing::info!(user_id = %user.user_id, "user signed in");
 
-    // Resume the request; it must not ask for a login again.
-    let resumed = params.with_value_filtered("prompt", |prompt| {
-        prompt
-            .split(' ')
-            .filter(|value| !matches!(*value, "login" | "select_account"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
-    let location = HeaderValue::from_str(&format!("/authorize?{}", resumed.encode()))
+    // Resume the request (it must not ask for a login again), or go to the account page.
+    let target = match &resume {
+        Some((params, _)) => {
+            let resumed = params.with_value_filtered("prompt", |prompt| {
+                let kept: Vec<&str> =
+                    prompt.split(' ').filter(|value| !matches!(*value, "login" | "select_account")).collect();
+                kept.join(" ")
+            });
+            format!("/authorize?{}", resumed.encode())
+        }
+        None => ACCOUNT_PAGE.to_owned(),
+    };
+    let location = HeaderValue::from_str(&target)
         .map_err(|_| ServerError::Internal("resumed request is not a valid header".into()))?;
     let mut response = StatusCode::SEE_OTHER.into_response();
     response.headers_mut().insert(header::LOCATION, location);
@@ -98,13 +107,16 @@ pub(super) async fn submitted_request(
     request: Option<&str>,
 ) -> Result<Result<(FormParams, Pending), Response>, ServerError> {
     if !csrf_matches(headers, csrf) {
-        let expired = ErrorCode::InvalidRequest
-            .with("this form has expired or did not come from this site; go back and try again");
-        return Ok(Err(state.pages().error(&expired)));
+        return Ok(Err(state.pages().error(&expired_form())));
     }
     let params = match FormParams::parse(request.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
         Err(err) => return Ok(Err(state.pages().error(&err))),
     };
     Ok(pending_request(state, &params).await?.map(|pending| (params, pending)))
+}
+
+pub(super) fn expired_form() -> tessera_core::OAuthError {
+    ErrorCode::InvalidRequest
+        .with("this form has expired or did not come from this site; go back and try again")
 }

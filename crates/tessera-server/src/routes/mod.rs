@@ -1,5 +1,6 @@
 //! The HTTP surface: which path goes to which handler, and the layers around them.
 
+mod account;
 mod authorize;
 mod client_auth;
 mod consent;
@@ -31,6 +32,8 @@ pub fn app(state: AppState) -> Router {
         .route("/login", post(login::login))
         .route("/consent", post(consent::consent))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
+        .route("/account/applications", get(account::applications))
+        .route("/account/applications/revoke", post(account::revoke))
         .route("/assets/tessera.css", get(crate::pages::stylesheet))
         .route("/introspect", post(introspect::introspect).fallback(not_post))
         .route("/revoke", post(revoke::revoke).fallback(not_post))

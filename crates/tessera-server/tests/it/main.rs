@@ -1,5 +1,6 @@
 //! End-to-end tests: a real server on a random port, real HTTP clients.
 
+mod account;
 mod client_credentials;
 mod code_flow;
 mod discovery;

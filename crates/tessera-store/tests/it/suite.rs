@@ -317,7 +317,14 @@ pub(crate) async fn code_flow_records(store: &dyn Store) {
     store.save_consent("u-1", "app-1", &read, 1).await.expect("save");
     let more = ScopeSet::parse("contact.read openid").expect("scope");
     store.save_consent("u-1", "app-1", &more, 2).await.expect("replace");
-    assert_eq!(store.find_consent("u-1", "app-1").await.expect("find"), Some(more));
+    assert_eq!(store.find_consent("u-1", "app-1").await.expect("find"), Some(more.clone()));
+    assert_eq!(store.list_consents("u-1").await.expect("list"), vec![("app-1".to_string(), more, 2)]);
+    store.create_refresh_token(&refresh("rt-consent", "fam-consent")).await.expect("refresh token");
+    assert!(store.withdraw_consent("u-1", "app-1", 3).await.expect("withdraw"));
+    assert!(!store.withdraw_consent("u-1", "app-1", 4).await.expect("withdraw again"));
+    assert_eq!(store.find_consent("u-1", "app-1").await.expect("find"), None);
+    let token = store.find_refresh_token(&SecretHash::of("rt-consent")).await.expect("find").expect("kept");
+    assert_eq!(token.revoked_at, Some(3), "its refresh tokens are revoked");
 
     // Codes: read back exactly; consumed once; tokens remembered for replay.
     let original = code("app-1", "u-1", "the-code");
