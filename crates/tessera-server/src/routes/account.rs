@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cookies::{csrf_matches, csrf_token};
 use crate::error::ServerError;
 use crate::routes::authorize::{ACCOUNT_PAGE, login_page, signed_in_user, with_cookie};
-use crate::routes::extract::OAuthForm;
+use crate::routes::extract::PageForm;
 use crate::routes::login::expired_form;
 use crate::state::AppState;
 use crate::unix_now;
@@ -61,13 +61,8 @@ pub(super) async fn applications(
 pub(super) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<OAuthForm, ServerError>,
+    PageForm(form): PageForm,
 ) -> Result<Response, ServerError> {
-    let form = match form {
-        Ok(form) => form.params,
-        Err(ServerError::OAuth(err)) => return Ok(state.pages().error(&err)),
-        Err(other) => return Err(other),
-    };
     if !csrf_matches(&headers, form.get("csrf")) {
         return Ok(state.pages().error(&expired_form()));
     }

@@ -6,7 +6,7 @@
 //! encoded parameters and is validated again at every step, so nothing the
 //! browser sends back is trusted without the core's checks.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -26,19 +26,15 @@ use url::Url;
 use crate::cookies::{SESSION_COOKIE, csrf_token, read_cookie};
 use crate::error::ServerError;
 use crate::random::random_token;
-use crate::routes::extract::OAuthForm;
+use crate::routes::extract::{PageForm, PageQuery};
 use crate::state::AppState;
 use crate::unix_now;
 
 pub(super) async fn authorize_get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    PageQuery(params): PageQuery,
 ) -> Result<Response, ServerError> {
-    let params = match FormParams::parse(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(err) => return Ok(state.pages().error(&err)),
-    };
     authorize(&state, &headers, params).await
 }
 
@@ -46,13 +42,9 @@ pub(super) async fn authorize_get(
 pub(super) async fn authorize_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<OAuthForm, ServerError>,
+    PageForm(params): PageForm,
 ) -> Result<Response, ServerError> {
-    match form {
-        Ok(form) => authorize(&state, &headers, form.params).await,
-        Err(ServerError::OAuth(err)) => Ok(state.pages().error(&err)),
-        Err(other) => Err(other),
-    }
+    authorize(&state, &headers, params).await
 }
 
 /// A validated request together with the client it is for.

@@ -1,12 +1,15 @@
 //! Extractors that turn raw requests into the core's input types, refusing
 //! anything RFC 6749 does not allow before a handler runs.
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use tessera_core::ErrorCode;
 use tessera_core::request::FormParams;
 
 use crate::error::ServerError;
+use crate::state::AppState;
 
 /// Token-endpoint bodies are a few hundred bytes; anything near this is abuse.
 pub(crate) const FORM_BODY_LIMIT: usize = 16 * 1024;
@@ -64,4 +67,34 @@ pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Result<String, Se
         return Err(missing().into());
     }
     Ok(token.to_owned())
+}
+
+/// A form posted by one of Tessera's own pages. A malformed one is answered
+/// with an error page rather than JSON: a person is reading.
+pub(crate) struct PageForm(pub(crate) FormParams);
+
+impl FromRequest<AppState> for PageForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<PageForm, Response> {
+        match OAuthForm::from_request(request, state).await {
+            Ok(form) => Ok(PageForm(form.params)),
+            Err(ServerError::OAuth(err)) => Err(state.pages().error(&err)),
+            Err(other) => Err(other.into_response()),
+        }
+    }
+}
+
+/// The query string of a page request (`/authorize`, `/logout`), checked like a
+/// form: repeated parameters are refused, with an error page.
+pub(crate) struct PageQuery(pub(crate) FormParams);
+
+impl FromRequestParts<AppState> for PageQuery {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<PageQuery, Response> {
+        FormParams::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .map(PageQuery)
+            .map_err(|err| state.pages().error(&err))
+    }
 }

@@ -16,7 +16,7 @@ use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
 use crate::error::ServerError;
 use crate::random::random_token;
 use crate::routes::authorize::{ACCOUNT_PAGE, Pending, login_page, pending_request, with_cookie};
-use crate::routes::extract::OAuthForm;
+use crate::routes::extract::PageForm;
 use crate::state::AppState;
 use crate::{unix_now, users};
 
@@ -24,13 +24,8 @@ pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: Result<OAuthForm, ServerError>,
+    PageForm(form): PageForm,
 ) -> Result<Response, ServerError> {
-    let form = match form {
-        Ok(form) => form.params,
-        Err(ServerError::OAuth(err)) => return Ok(state.pages().error(&err)),
-        Err(other) => return Err(other),
-    };
     // Either an authorization request to resume, or the account pages.
     let resume = match form.get("request") {
         None if form.get("return_to") == Some(ACCOUNT_PAGE) => {

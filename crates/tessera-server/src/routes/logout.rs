@@ -2,7 +2,7 @@
 //! `id_token_hint` the session ends at once; without one the user confirms on
 //! a CSRF-protected page, so a third-party link cannot sign them out.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use url::Url;
 use crate::cookies::{SESSION_COOKIE, csrf_matches, csrf_token, read_cookie, set_cookie};
 use crate::error::ServerError;
 use crate::routes::authorize::with_cookie;
-use crate::routes::extract::OAuthForm;
+use crate::routes::extract::{PageForm, PageQuery};
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -28,12 +28,8 @@ struct LogoutContext<'a> {
 pub(super) async fn logout_get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    PageQuery(params): PageQuery,
 ) -> Result<Response, ServerError> {
-    let params = match FormParams::parse(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(err) => return Ok(state.pages().error(&err)),
-    };
     let request = LogoutRequest::parse(&params);
     let hint = request.id_token_hint.as_deref().and_then(|token| state.keys().verify_id_token_hint(token));
     let client_id = match logout_client_id(&request, hint.as_ref(), state.issuer()) {
@@ -64,13 +60,8 @@ pub(super) async fn logout_get(
 pub(super) async fn logout_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<OAuthForm, ServerError>,
+    PageForm(form): PageForm,
 ) -> Result<Response, ServerError> {
-    let form = match form {
-        Ok(form) => form.params,
-        Err(ServerError::OAuth(err)) => return Ok(state.pages().error(&err)),
-        Err(other) => return Err(other),
-    };
     if !csrf_matches(&headers, form.get("csrf")) {
         let expired =
             tessera_core::ErrorCode::InvalidRequest.with("this form has expired; go back and try again");
