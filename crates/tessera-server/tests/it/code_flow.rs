@@ -164,6 +164,20 @@ pub(crate) fn query(url: &Url, name: &str) -> Option<String> {
     url.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }
 
+/// Redeems `code` with the standard token request of this client.
+pub(crate) async fn redeem(flow: &Flow, code: &str, verifier: &str) -> Response {
+    exchange(
+        flow,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
 pub(crate) async fn exchange(flow: &Flow, form: &[(&str, &str)]) -> Response {
     flow.app.post_with_basic("/token", &flow.client_id, &flow.secret, form).await
 }
@@ -235,16 +249,7 @@ async fn granular_consent_grants_only_what_was_approved_and_is_remembered() {
     let (url, _, verifier) = flow.authorize_url(&["contact.read", "contact.write"]);
     let back = sign_in_and_approve(&flow, &browser, &url, &["contact.read"]).await;
     let code = query(&back, "code").expect("code");
-    let response = exchange(
-        &flow,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier.secret()),
-        ],
-    )
-    .await;
+    let response = redeem(&flow, &code, verifier.secret()).await;
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["scope"], "contact.read", "the unticked scope is not granted");
 
@@ -267,17 +272,11 @@ async fn a_reused_code_fails_and_revokes_the_tokens_it_issued() {
     let (url, _, verifier) = flow.authorize_url(&["contact.read"]);
     let code =
         query(&sign_in_and_approve(&flow, &browser, &url, &["contact.read"]).await, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", verifier.secret().as_str()),
-    ];
-    let first: Value = exchange(&flow, &form).await.json().await.expect("json");
+    let first: Value = redeem(&flow, &code, verifier.secret()).await.json().await.expect("json");
     let token = first["access_token"].as_str().expect("token");
     assert_eq!(flow.app.introspect(&flow.client_id, &flow.secret, token).await["active"], true);
 
-    let second = exchange(&flow, &form).await;
+    let second = redeem(&flow, &code, verifier.secret()).await;
     assert_eq!(second.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_of(second).await, "invalid_grant");
     assert_eq!(
@@ -295,16 +294,7 @@ async fn an_expired_code_is_invalid_grant() {
     let code =
         query(&sign_in_and_approve(&flow, &browser, &url, &["contact.read"]).await, "code").expect("code");
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let response = exchange(
-        &flow,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier.secret()),
-        ],
-    )
-    .await;
+    let response = redeem(&flow, &code, verifier.secret()).await;
     assert_eq!(error_of(response).await, "invalid_grant");
 }
 
@@ -484,16 +474,7 @@ pub(crate) async fn tokens(flow: &Flow, browser: &reqwest::Client, scopes: &[&st
         _ => sign_in_and_approve(flow, browser, &url, scopes).await,
     };
     let code = query(&back, "code").expect("code");
-    let response = exchange(
-        flow,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier.secret()),
-        ],
-    )
-    .await;
+    let response = redeem(flow, &code, verifier.secret()).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("token json")
 }

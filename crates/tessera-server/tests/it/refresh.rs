@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::code_flow::{Flow, REDIRECT, error_of, exchange, flow, flow_with, tokens};
+use crate::code_flow::{Flow, REDIRECT, error_of, exchange, flow, flow_with, redeem, tokens};
 
 async fn refresh(flow: &Flow, refresh_token: &str, scope: Option<&str>) -> reqwest::Response {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
@@ -148,14 +148,8 @@ async fn a_replayed_code_also_revokes_its_refresh_family() {
     let (url, _, verifier) = flow.authorize_url(&["contact.read"]);
     let back = crate::code_flow::sign_in_and_approve(&flow, &browser, &url, &["contact.read"]).await;
     let code = crate::code_flow::query(&back, "code").expect("code");
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", verifier.secret().as_str()),
-    ];
-    let first: Value = exchange(&flow, &form).await.json().await.expect("json");
-    assert_eq!(error_of(exchange(&flow, &form).await).await, "invalid_grant");
+    let first: Value = redeem(&flow, &code, verifier.secret()).await.json().await.expect("json");
+    assert_eq!(error_of(redeem(&flow, &code, verifier.secret()).await).await, "invalid_grant");
     assert_eq!(error_of(refresh(&flow, &refresh_token_of(&first), None).await).await, "invalid_grant");
 }
 
