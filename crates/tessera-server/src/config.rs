@@ -63,6 +63,19 @@ pub struct RawConfig {
     /// characters); tokens made by `tessera registration-token create` work too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_access_token: Option<String>,
+    /// How often each server checks the store for client and key changes made
+    /// elsewhere (the CLI, another replica), e.g. "250ms". On PostgreSQL a
+    /// `NOTIFY` wakes servers at once; this is the backstop.
+    #[serde(with = "humantime_serde")]
+    pub change_poll_interval: Duration,
+    /// Rotate the signing keys this often, e.g. "30d"; unset: only by `tessera keys rotate`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "humantime_serde")]
+    pub signing_key_rotation_interval: Option<Duration>,
+    /// How long a retired signing key stays in the JWKS, e.g. "1d"; at least
+    /// the access token lifetime, so that tokens signed before a rotation
+    /// validate until they expire.
+    #[serde(with = "humantime_serde")]
+    pub signing_key_retention: Duration,
 }
 
 /// `[tls]` in the file; `TESSERA_TLS__CERT` / `TESSERA_TLS__KEY` in the environment.
@@ -93,6 +106,9 @@ impl Default for RawConfig {
             default_audience: None,
             tls: None,
             initial_access_token: None,
+            change_poll_interval: Duration::from_millis(250),
+            signing_key_rotation_interval: None,
+            signing_key_retention: Duration::from_secs(86_400),
         }
     }
 }
@@ -129,6 +145,9 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Hash of the configured initial access token; the token itself is not kept.
     pub initial_access_token: Option<SecretHash>,
+    pub change_poll_interval: Duration,
+    pub signing_key_rotation_interval: Option<Duration>,
+    pub signing_key_retention: Duration,
 }
 
 /// Where the store lives.
@@ -238,6 +257,20 @@ impl Config {
         {
             return Err(invalid("default_audience", "must be an absolute URI"));
         }
+        if raw.change_poll_interval < Duration::from_millis(10)
+            || raw.change_poll_interval > Duration::from_secs(60)
+        {
+            return Err(invalid("change_poll_interval", "must be between 10ms and 60s"));
+        }
+        if raw.signing_key_rotation_interval.is_some_and(|interval| interval < Duration::from_secs(3600)) {
+            return Err(invalid("signing_key_rotation_interval", "must be at least 1h"));
+        }
+        if raw.signing_key_retention < raw.access_token_lifetime {
+            return Err(invalid(
+                "signing_key_retention",
+                "must be at least access_token_lifetime, or tokens signed before a rotation stop validating early",
+            ));
+        }
         let initial_access_token = match raw.initial_access_token.as_deref().map(str::trim) {
             Some(token) if token.len() < 32 => {
                 return Err(invalid(
@@ -279,6 +312,9 @@ impl Config {
             allow_plain_pkce: raw.allow_plain_pkce,
             default_audience: raw.default_audience,
             tls: raw.tls.map(|tls| TlsFiles { cert: tls.cert, key: tls.key }),
+            change_poll_interval: raw.change_poll_interval,
+            signing_key_rotation_interval: raw.signing_key_rotation_interval,
+            signing_key_retention: raw.signing_key_retention,
         })
     }
 
@@ -300,6 +336,9 @@ impl Config {
             default_audience: None,
             tls: None,
             initial_access_token: None,
+            change_poll_interval: Duration::from_millis(20),
+            signing_key_rotation_interval: None,
+            signing_key_retention: Duration::from_secs(86_400),
         }
     }
 
@@ -338,6 +377,9 @@ const KNOWN_KEYS: &[&str] = &[
     "default_audience",
     "tls",
     "initial_access_token",
+    "change_poll_interval",
+    "signing_key_rotation_interval",
+    "signing_key_retention",
 ];
 
 /// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -23,37 +24,126 @@ use tessera_store::{KeyState, SigningKeyRecord, Store};
 
 use crate::error::ServerError;
 
-/// The keys a running server signs with, and the JWKS it publishes.
+/// The keys a running server signs with, and the JWKS it publishes. Rebuilt
+/// from the store whenever the keys change (see `changes`), never edited.
 pub struct KeySet {
     /// Public keys of every published key, by `kid`, for verifying our own tokens.
     verifiers: HashMap<String, Verifier>,
     /// ES256: signs access tokens.
     pub access_token_signer: Arc<SigningKey>,
-    /// RS256: kept ready for ID tokens, and published.
+    /// RS256: signs ID tokens.
     pub id_token_signer: Arc<SigningKey>,
-    /// `{"keys": [...]}`, serialized once.
+    /// `{"keys": [...]}`: next, current and retired keys, serialized once.
     pub jwks_json: Arc<str>,
 }
 
+/// The algorithms Tessera keeps a key set for.
+const ALGORITHMS: [Algorithm; 2] = [Algorithm::Es256, Algorithm::Rs256];
+
 impl KeySet {
-    /// Loads the current key of each algorithm, creating it on first start.
+    /// Makes sure every algorithm has a current and a next key (creating them
+    /// on first start), then loads the set.
     pub async fn load_or_create(store: &dyn Store, now: UnixTime) -> Result<KeySet, ServerError> {
-        let access_token_signer = Arc::new(current_key(store, Algorithm::Es256, now).await?);
-        let id_token_signer = Arc::new(current_key(store, Algorithm::Rs256, now).await?);
+        for algorithm in ALGORITHMS {
+            ensure_key(store, algorithm, KeyState::Current, now).await?;
+            ensure_key(store, algorithm, KeyState::Next, now).await?;
+        }
+        KeySet::load(store).await
+    }
+
+    /// Loads the published keys; the current one of each algorithm signs.
+    pub async fn load(store: &dyn Store) -> Result<KeySet, ServerError> {
         let mut published = Vec::new();
         let mut verifiers = HashMap::new();
+        let mut signers = HashMap::new();
         for record in store.list_published_keys().await? {
             let key = SigningKey::from_record(&record)?;
             published.push(key.public_jwk());
             verifiers.insert(key.kid.clone(), key.verifier());
+            if record.state == KeyState::Current {
+                signers.insert(record.algorithm, Arc::new(key));
+            }
         }
+        let mut signer = |algorithm: Algorithm| {
+            signers.remove(&algorithm).ok_or_else(|| {
+                ServerError::Internal(format!("the store has no current {} key", algorithm.as_str()))
+            })
+        };
         Ok(KeySet {
             verifiers,
-            access_token_signer,
-            id_token_signer,
+            access_token_signer: signer(Algorithm::Es256)?,
+            id_token_signer: signer(Algorithm::Rs256)?,
             jwks_json: json!({ "keys": published }).to_string().into(),
         })
     }
+
+    /// The `kid`s this set publishes.
+    pub fn published_kids(&self) -> impl Iterator<Item = &str> {
+        self.verifiers.keys().map(String::as_str)
+    }
+}
+
+/// One algorithm's rotation: `retired` stopped signing, `current` took over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub algorithm: Algorithm,
+    pub retired: String,
+    pub current: String,
+    pub next: String,
+}
+
+/// Rotates every algorithm's keys one step (next -> current -> retired, with a
+/// fresh next key), pruning keys retired more than `retention` ago. An
+/// algorithm someone else rotated meanwhile is left alone.
+pub async fn rotate_keys(
+    store: &dyn Store,
+    now: UnixTime,
+    retention: Duration,
+) -> Result<Vec<Rotation>, ServerError> {
+    let mut rotations = Vec::new();
+    for algorithm in ALGORITHMS {
+        if let Some(rotation) = rotate(store, algorithm, now, retention).await? {
+            rotations.push(rotation);
+        }
+    }
+    Ok(rotations)
+}
+
+/// Rotates the algorithms whose current key has signed for `interval` or more.
+pub async fn rotate_due_keys(
+    store: &dyn Store,
+    now: UnixTime,
+    interval: Duration,
+    retention: Duration,
+) -> Result<Vec<Rotation>, ServerError> {
+    let mut rotations = Vec::new();
+    for algorithm in ALGORITHMS {
+        let Some(current) = store.find_current_key(algorithm).await? else { continue };
+        let since = current.activated_at.unwrap_or(current.created_at);
+        if now.saturating_sub(since) < interval.as_secs() {
+            continue;
+        }
+        if let Some(rotation) = rotate(store, algorithm, now, retention).await? {
+            rotations.push(rotation);
+        }
+    }
+    Ok(rotations)
+}
+
+async fn rotate(
+    store: &dyn Store,
+    algorithm: Algorithm,
+    now: UnixTime,
+    retention: Duration,
+) -> Result<Option<Rotation>, ServerError> {
+    let current = ensure_key(store, algorithm, KeyState::Current, now).await?;
+    let next = ensure_key(store, algorithm, KeyState::Next, now).await?;
+    let successor = SigningKey::generate_record(algorithm, KeyState::Next, now)?;
+    let prune_before = now.saturating_sub(retention.as_secs());
+    if !store.rotate_signing_key(&current.kid, &successor, now, prune_before).await? {
+        return Ok(None);
+    }
+    Ok(Some(Rotation { algorithm, retired: current.kid, current: next.kid, next: successor.kid }))
 }
 
 impl KeySet {
@@ -98,21 +188,33 @@ struct Verifier {
     public_key: Vec<u8>,
 }
 
-async fn current_key(
+/// The algorithm's key in `state`, generated and stored if it has none.
+async fn ensure_key(
     store: &dyn Store,
     algorithm: Algorithm,
+    state: KeyState,
     now: UnixTime,
-) -> Result<SigningKey, ServerError> {
-    if let Some(record) = store.find_current_key(algorithm).await? {
-        return SigningKey::from_record(&record);
+) -> Result<SigningKeyRecord, ServerError> {
+    if let Some(record) = find_key(store, algorithm, state).await? {
+        return Ok(record);
     }
-    let generated = SigningKey::generate_record(algorithm, now)?;
-    store.create_current_key_if_absent(&generated).await?;
-    // Another process may have won the race; whichever key is current is ours.
-    let record = store.find_current_key(algorithm).await?.ok_or_else(|| {
-        ServerError::Internal(format!("no current {} key after creating one", algorithm.as_str()))
-    })?;
-    SigningKey::from_record(&record)
+    store.create_key_if_absent(&SigningKey::generate_record(algorithm, state, now)?).await?;
+    // Another process may have won the race; whichever key is stored is ours.
+    find_key(store, algorithm, state).await?.ok_or_else(|| {
+        ServerError::Internal(format!("no {} {} key after creating one", state.as_str(), algorithm.as_str()))
+    })
+}
+
+async fn find_key(
+    store: &dyn Store,
+    algorithm: Algorithm,
+    state: KeyState,
+) -> Result<Option<SigningKeyRecord>, ServerError> {
+    if state == KeyState::Current {
+        return Ok(store.find_current_key(algorithm).await?);
+    }
+    let published = store.list_published_keys().await?;
+    Ok(published.into_iter().find(|key| key.algorithm == algorithm && key.state == state))
 }
 
 enum Pair {
@@ -128,7 +230,11 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    fn generate_record(algorithm: Algorithm, now: UnixTime) -> Result<SigningKeyRecord, ServerError> {
+    fn generate_record(
+        algorithm: Algorithm,
+        state: KeyState,
+        now: UnixTime,
+    ) -> Result<SigningKeyRecord, ServerError> {
         let failed = |_| ServerError::Internal(format!("could not generate an {} key", algorithm.as_str()));
         let private_key_der = match algorithm {
             Algorithm::Es256 => {
@@ -147,9 +253,11 @@ impl SigningKey {
         let mut record = SigningKeyRecord {
             kid: String::new(),
             algorithm,
-            state: KeyState::Current,
+            state,
             private_key_der,
             created_at: now,
+            activated_at: (state == KeyState::Current).then_some(now),
+            retired_at: None,
         };
         record.kid = SigningKey::from_record(&record)?.thumbprint();
         Ok(record)

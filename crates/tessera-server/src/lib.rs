@@ -8,6 +8,8 @@
 //! Entry points: [`Server::start`] then [`Server::run`] for a process, and
 //! [`routes::app`] for an in-process router.
 
+pub mod changes;
+pub mod client_cache;
 pub mod config;
 pub mod cookies;
 pub mod error;
@@ -37,6 +39,7 @@ use tessera_store::{PostgresStore, SqliteStore, Store};
 pub use config::{Config, Database};
 pub use error::ServerError;
 
+use crate::changes::{ChangeFeed, WatchSettings};
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
@@ -95,12 +98,12 @@ pub struct Server {
     router: Router,
     issuer: String,
     tls: Option<RustlsConfig>,
+    state: AppState,
+    watch_settings: WatchSettings,
 }
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
-        let store = open_store_with_retry(&config, config.database_startup_timeout).await?;
-        let keys = KeySet::load_or_create(store.as_ref(), unix_now()).await?;
         let tls = match &config.tls {
             Some(files) => {
                 Some(RustlsConfig::from_pem_file(&files.cert, &files.key).await.map_err(|err| {
@@ -116,6 +119,23 @@ impl Server {
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|err| ServerError::Internal(format!("cannot listen on {}: {err}", config.listen)))?;
         listener.set_nonblocking(true)?;
+        // Until the database answers, say so on /readyz instead of refusing connections.
+        let (stop_starting, starting_stopped) = tokio::sync::oneshot::channel::<()>();
+        let starting = tokio::spawn(serve(
+            listener.try_clone()?,
+            tls.clone(),
+            routes::health::starting_router(),
+            async {
+                let _ = starting_stopped.await;
+            },
+        ));
+        let store = open_store_with_retry(&config, config.database_startup_timeout).await;
+        let _ = stop_starting.send(());
+        let _ = starting.await;
+        let store = store?;
+        // Read before loading anything, so that a change made meanwhile is caught up with.
+        let loaded_at = store.change_generations().await?;
+        let keys = KeySet::load_or_create(store.as_ref(), unix_now()).await?;
         let issuer = config.issuer_for(listener.local_addr()?)?;
         let settings = Settings {
             token_policy: TokenPolicy {
@@ -136,8 +156,15 @@ impl Server {
             reuse_grace: config.refresh_token_reuse_grace.as_secs(),
         };
         let refresh_tokens = RefreshTokens::load(store.as_ref(), refresh_policy, unix_now()).await?;
-        let router = routes::app(AppState::new(store, keys, settings, refresh_tokens, Pages::new()?));
-        Ok(Server { listener, router, issuer, tls })
+        let state =
+            AppState::new(store, keys, settings, refresh_tokens, Pages::new()?, ChangeFeed::new(loaded_at));
+        let watch_settings = WatchSettings {
+            poll_interval: config.change_poll_interval,
+            rotation_interval: config.signing_key_rotation_interval,
+            key_retention: config.signing_key_retention,
+        };
+        let router = routes::app(state.clone());
+        Ok(Server { listener, router, issuer, tls, state, watch_settings })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -148,24 +175,50 @@ impl Server {
         &self.issuer
     }
 
+    /// The state the routes share (tests use it to wait for caches to catch up).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        match self.tls {
-            Some(tls) => {
-                let handle = axum_server::Handle::new();
-                let on_shutdown = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-                });
-                axum_server::from_tcp_rustls(self.listener, tls).handle(handle).serve(service).await?;
-            }
-            None => {
-                let listener = tokio::net::TcpListener::from_std(self.listener)?;
-                axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
-            }
+        let watcher = tokio::spawn(changes::watch(self.state.clone(), self.watch_settings));
+        let _stop_watcher = AbortOnDrop(watcher);
+        serve(self.listener, self.tls, self.router, shutdown).await
+    }
+}
+
+/// Serves `router` on `listener`, over TLS if configured, until `shutdown`.
+async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<RustlsConfig>,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let on_shutdown = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener, tls).handle(handle).serve(service).await?;
         }
-        Ok(())
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Stops a background task when the server stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

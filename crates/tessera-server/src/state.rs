@@ -2,11 +2,16 @@
 
 use std::sync::Arc;
 
+use arc_swap::{ArcSwap, Guard};
+
 use tessera_core::authorize::AuthorizePolicy;
+use tessera_core::client::Client;
 use tessera_core::policy::TokenPolicy;
 use tessera_core::secret::SecretHash;
-use tessera_store::Store;
+use tessera_store::{Store, StoreError};
 
+use crate::changes::ChangeFeed;
+use crate::client_cache::ClientCache;
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
@@ -31,7 +36,10 @@ pub struct AppState {
 
 struct Inner {
     store: Arc<dyn Store>,
-    keys: KeySet,
+    /// Swapped whole when the keys change (rotation); readers never wait.
+    keys: ArcSwap<KeySet>,
+    clients: ClientCache,
+    changes: ChangeFeed,
     settings: Settings,
     refresh_tokens: RefreshTokens,
     pages: Pages,
@@ -45,9 +53,20 @@ impl AppState {
         settings: Settings,
         refresh_tokens: RefreshTokens,
         pages: Pages,
+        changes: ChangeFeed,
     ) -> AppState {
-        let throttle = LoginThrottle::default();
-        AppState { inner: Arc::new(Inner { store, keys, settings, refresh_tokens, pages, throttle }) }
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                keys: ArcSwap::from_pointee(keys),
+                clients: ClientCache::default(),
+                changes,
+                settings,
+                refresh_tokens,
+                pages,
+                throttle: LoginThrottle::default(),
+            }),
+        }
     }
 
     pub fn refresh_tokens(&self) -> &RefreshTokens {
@@ -58,8 +77,32 @@ impl AppState {
         self.inner.store.as_ref()
     }
 
-    pub fn keys(&self) -> &KeySet {
-        &self.inner.keys
+    /// The key set as of now; hold it for one request, not longer.
+    pub fn keys(&self) -> Guard<Arc<KeySet>> {
+        self.inner.keys.load()
+    }
+
+    pub fn replace_keys(&self, keys: KeySet) {
+        self.inner.keys.store(Arc::new(keys));
+    }
+
+    pub fn clients(&self) -> &ClientCache {
+        &self.inner.clients
+    }
+
+    /// A client, from the cache where possible: the hot path's lookup.
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        self.inner.clients.find(self.store(), client_id).await
+    }
+
+    /// Called after this server changed a client, so that its own next request
+    /// sees the change without waiting for the watcher.
+    pub fn client_changed(&self) {
+        self.inner.clients.clear();
+    }
+
+    pub fn changes(&self) -> &ChangeFeed {
+        &self.inner.changes
     }
 
     pub fn policy(&self) -> &TokenPolicy {

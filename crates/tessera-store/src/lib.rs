@@ -16,7 +16,7 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use records::{
-    IssuedFromCode, KeyState, RefreshRotation, RefreshTokenState, ScopeRecord, SessionRecord,
+    Generations, IssuedFromCode, KeyState, RefreshRotation, RefreshTokenState, ScopeRecord, SessionRecord,
     SigningKeyRecord,
 };
 pub use sqlite::SqliteStore;
@@ -155,10 +155,41 @@ pub trait Store: Send + Sync + 'static {
     async fn server_secret(&self, name: &str, candidate: &[u8], now: UnixTime)
     -> Result<Vec<u8>, StoreError>;
 
-    /// Stores `key` as current unless the algorithm already has a current key;
-    /// safe when several processes race at first start.
-    async fn create_current_key_if_absent(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Stores `key` in its state (current or next) unless the algorithm already
+    /// has a key in that state; safe when several processes race at first start.
+    async fn create_key_if_absent(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
     async fn find_current_key(&self, algorithm: Algorithm) -> Result<Option<SigningKeyRecord>, StoreError>;
-    /// Keys whose public halves belong in the JWKS.
+    /// Keys whose public halves belong in the JWKS: next, current and retired.
     async fn list_published_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// One rotation step for `successor.algorithm`, in one transaction: the
+    /// current key `expected_current` is retired, the next key becomes current,
+    /// `successor` becomes next, and retired keys retired before `prune_before`
+    /// are deleted. `false` (and nothing changed) if `expected_current` is no
+    /// longer current: someone else rotated first. `Conflict` if there is no next key.
+    async fn rotate_signing_key(
+        &self,
+        expected_current: &str,
+        successor: &SigningKeyRecord,
+        now: UnixTime,
+        prune_before: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The change counters of clients and signing keys, for cache invalidation.
+    async fn change_generations(&self) -> Result<Generations, StoreError>;
+    /// A stream of wake-ups sent when another process changes a client or a key,
+    /// where the backend can push them (PostgreSQL `LISTEN`); `None` where the
+    /// counters must be polled.
+    async fn change_signals(&self) -> Result<Option<Box<dyn ChangeSignals>>, StoreError>;
+
+    /// Migrations applied to this database, oldest first: (version, description).
+    async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError>;
+}
+
+/// Wake-ups from other processes' changes. A wake-up says only "look again":
+/// the generation counters say what changed, so a missed one loses nothing.
+#[async_trait]
+pub trait ChangeSignals: Send {
+    /// Waits for the next wake-up. Also returns after a lost connection was
+    /// re-established, since wake-ups may have been missed meanwhile.
+    async fn next(&mut self) -> Result<(), StoreError>;
 }

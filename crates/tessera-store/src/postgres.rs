@@ -7,8 +7,11 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::StoreError;
+use async_trait::async_trait;
+use sqlx::postgres::PgListener;
+
 use crate::sql_store::sql_store;
+use crate::{ChangeSignals, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -31,6 +34,31 @@ impl PostgresStore {
         // Migrations take an advisory lock, so replicas starting together apply them once.
         MIGRATOR.run(&pool).await?;
         Ok(PostgresStore { pool })
+    }
+}
+
+/// The channel the `tessera_note_change` trigger notifies (migration 0008).
+const CHANGES_CHANNEL: &str = "tessera_changes";
+
+impl PostgresStore {
+    async fn listen_for_changes(&self) -> Result<Option<Box<dyn ChangeSignals>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGES_CHANNEL).await?;
+        Ok(Some(Box::new(Notifications { listener })))
+    }
+}
+
+struct Notifications {
+    listener: PgListener,
+}
+
+#[async_trait]
+impl ChangeSignals for Notifications {
+    async fn next(&mut self) -> Result<(), StoreError> {
+        // `try_recv` gives `None` when the connection dropped; the next call
+        // reconnects. Either way the caller re-reads the counters.
+        self.listener.try_recv().await?;
+        Ok(())
     }
 }
 

@@ -44,6 +44,10 @@ pub struct SigningKeyRecord {
     pub state: KeyState,
     pub private_key_der: Vec<u8>,
     pub created_at: UnixTime,
+    /// When it became current (and began signing).
+    pub activated_at: Option<UnixTime>,
+    /// When it stopped signing; it stays published until pruned.
+    pub retired_at: Option<UnixTime>,
 }
 
 impl std::fmt::Debug for SigningKeyRecord {
@@ -53,6 +57,8 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("algorithm", &self.algorithm)
             .field("state", &self.state)
             .field("created_at", &self.created_at)
+            .field("activated_at", &self.activated_at)
+            .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
 }
@@ -96,4 +102,19 @@ pub struct RefreshTokenState {
     pub record: RefreshTokenRecord,
     pub rotated_at: Option<UnixTime>,
     pub revoked_at: Option<UnixTime>,
+}
+
+/// The change counters of what servers cache (see migration 0008): a server
+/// whose cached copy was loaded at an older generation must drop it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Generations {
+    pub clients: i64,
+    pub signing_keys: i64,
+}
+
+impl Generations {
+    /// Whether every counter has reached `other`'s.
+    pub fn covers(&self, other: &Generations) -> bool {
+        self.clients >= other.clients && self.signing_keys >= other.signing_keys
+    }
 }

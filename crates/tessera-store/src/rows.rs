@@ -265,6 +265,8 @@ pub(crate) struct KeyRow {
     pub(crate) state: String,
     pub(crate) private_key: Vec<u8>,
     pub(crate) created_at: i64,
+    pub(crate) activated_at: Option<i64>,
+    pub(crate) retired_at: Option<i64>,
 }
 
 impl ClientRow {
@@ -389,6 +391,8 @@ impl KeyRow {
             kid: self.kid,
             private_key_der: self.private_key,
             created_at: from_db_time(self.created_at),
+            activated_at: self.activated_at.map(from_db_time),
+            retired_at: self.retired_at.map(from_db_time),
         })
     }
 }

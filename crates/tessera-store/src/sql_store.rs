@@ -597,19 +597,21 @@ macro_rules! sql_store {
                     .await?)
             }
 
-            async fn create_current_key_if_absent(
+            async fn create_key_if_absent(
                 &self,
                 key: &$crate::SigningKeyRecord,
             ) -> Result<(), $crate::StoreError> {
                 sqlx::query(
-                    "INSERT INTO signing_keys (kid, algorithm, state, private_key, created_at)
-                     VALUES ($1, $2, 'current', $3, $4)
+                    "INSERT INTO signing_keys (kid, algorithm, state, private_key, created_at, activated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(&key.kid)
                 .bind(key.algorithm.as_str())
+                .bind(key.state.as_str())
                 .bind(&key.private_key_der)
                 .bind($crate::rows::to_db_time(key.created_at))
+                .bind(key.activated_at.map($crate::rows::to_db_time))
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -619,10 +621,10 @@ macro_rules! sql_store {
                 &self,
                 algorithm: tessera_core::jwt::Algorithm,
             ) -> Result<Option<$crate::SigningKeyRecord>, $crate::StoreError> {
-                sqlx::query_as::<_, $crate::rows::KeyRow>(
-                    "SELECT kid, algorithm, state, private_key, created_at FROM signing_keys
-                     WHERE algorithm = $1 AND state = 'current'",
-                )
+                sqlx::query_as::<_, $crate::rows::KeyRow>(concat!(
+                    $crate::sql_store::KEY_SELECT!(),
+                    " WHERE algorithm = $1 AND state = 'current'"
+                ))
                 .bind(algorithm.as_str())
                 .fetch_optional(&self.pool)
                 .await?
@@ -631,15 +633,102 @@ macro_rules! sql_store {
             }
 
             async fn list_published_keys(&self) -> Result<Vec<$crate::SigningKeyRecord>, $crate::StoreError> {
-                sqlx::query_as::<_, $crate::rows::KeyRow>(
-                    "SELECT kid, algorithm, state, private_key, created_at FROM signing_keys
-                     ORDER BY created_at, kid",
-                )
+                sqlx::query_as::<_, $crate::rows::KeyRow>(concat!(
+                    $crate::sql_store::KEY_SELECT!(),
+                    " ORDER BY created_at, kid"
+                ))
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
                 .map($crate::rows::KeyRow::into_record)
                 .collect()
+            }
+
+            async fn rotate_signing_key(
+                &self,
+                expected_current: &str,
+                successor: &$crate::SigningKeyRecord,
+                now: tessera_core::UnixTime,
+                prune_before: tessera_core::UnixTime,
+            ) -> Result<bool, $crate::StoreError> {
+                let now = $crate::rows::to_db_time(now);
+                let algorithm = successor.algorithm.as_str();
+                let mut tx = self.pool.begin().await?;
+                // Conditional on the kid the caller saw: two rotations started
+                // together must not both rotate (one would skip a key).
+                let retired = sqlx::query(
+                    "UPDATE signing_keys SET state = 'retired', retired_at = $1
+                     WHERE algorithm = $2 AND state = 'current' AND kid = $3",
+                )
+                .bind(now)
+                .bind(algorithm)
+                .bind(expected_current)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if retired == 0 {
+                    return Ok(false);
+                }
+                let promoted = sqlx::query(
+                    "UPDATE signing_keys SET state = 'current', activated_at = $1
+                     WHERE algorithm = $2 AND state = 'next'",
+                )
+                .bind(now)
+                .bind(algorithm)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if promoted == 0 {
+                    return Err($crate::StoreError::Conflict(format!(
+                        "there is no next {algorithm} key to promote"
+                    )));
+                }
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, state, private_key, created_at)
+                     VALUES ($1, $2, 'next', $3, $4)",
+                )
+                .bind(&successor.kid)
+                .bind(algorithm)
+                .bind(&successor.private_key_der)
+                .bind($crate::rows::to_db_time(successor.created_at))
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at < $1")
+                    .bind($crate::rows::to_db_time(prune_before))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn change_generations(&self) -> Result<$crate::Generations, $crate::StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT topic, generation FROM change_generations")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let mut generations = $crate::Generations::default();
+                for (topic, generation) in rows {
+                    match topic.as_str() {
+                        "clients" => generations.clients = generation,
+                        "signing_keys" => generations.signing_keys = generation,
+                        _ => {}
+                    }
+                }
+                Ok(generations)
+            }
+
+            async fn change_signals(
+                &self,
+            ) -> Result<Option<Box<dyn $crate::ChangeSignals>>, $crate::StoreError> {
+                self.listen_for_changes().await
+            }
+
+            async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, $crate::StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version",
+                )
+                .fetch_all(&self.pool)
+                .await?)
             }
         }
 
@@ -666,6 +755,13 @@ macro_rules! sql_store {
     };
 }
 
+/// The columns of a `KeyRow`, shared by every key query.
+macro_rules! key_select {
+    () => {
+        "SELECT kid, algorithm, state, private_key, created_at, activated_at, retired_at FROM signing_keys"
+    };
+}
+
 /// The columns of a `UserRow`, shared by every user query.
 macro_rules! user_select {
     () => {
@@ -673,5 +769,6 @@ macro_rules! user_select {
     };
 }
 
+pub(crate) use key_select as KEY_SELECT;
 pub(crate) use sql_store;
 pub(crate) use user_select as USER_SELECT;

@@ -36,4 +36,11 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// SQLite cannot push: servers poll the change counters.
+    async fn listen_for_changes(&self) -> Result<Option<Box<dyn crate::ChangeSignals>>, StoreError> {
+        Ok(None)
+    }
+}
+
 sql_store!(SqliteStore, sqlx::Sqlite);

@@ -18,6 +18,7 @@ use tessera_core::registration::ClientRegistration;
 
 use tessera_server::config::Config;
 use tessera_server::registry::{self, CreatedClient};
+use tessera_server::state::AppState;
 use tessera_server::{Database, Server, open_store, unix_now};
 use tessera_store::Store;
 use tokio::sync::oneshot;
@@ -41,6 +42,7 @@ pub struct TestApp {
     pub config: Config,
     /// A second handle on the server's database, as the CLI would open it.
     store: Arc<dyn Store>,
+    state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     _data_dir: tempfile::TempDir,
@@ -72,6 +74,7 @@ impl TestApp {
         configure(&mut config);
         let server = Server::start(config.clone()).await.expect("server starts");
         let base_url = server.issuer().to_owned();
+        let state = server.state();
         let local_url = format!("http://{}", server.local_addr());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -91,6 +94,7 @@ impl TestApp {
             local_url,
             http,
             store,
+            state,
             config,
             shutdown: Some(shutdown),
             task,
@@ -102,6 +106,12 @@ impl TestApp {
     /// The server's store, as a second connection would see it.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Waits until the server has seen every change made so far through
+    /// [`TestApp::store`] (as it would a CLI's): it caches clients and keys.
+    pub async fn caches_caught_up(&self) {
+        self.state.caches_caught_up().await.expect("read change generations");
     }
 
     pub fn url(&self, path: &str) -> String {

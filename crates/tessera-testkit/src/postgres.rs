@@ -20,9 +20,17 @@ impl PostgresDatabase {
     /// Creates the database, or returns `None` (after saying why) when
     /// PostgreSQL is unavailable and not required.
     pub async fn create(test_name: &str) -> Option<PostgresDatabase> {
+        let database = PostgresDatabase::planned(test_name).await?;
+        database.create_now().await;
+        Some(database)
+    }
+
+    /// A uniquely named database that does not exist yet (for tests of a server
+    /// that starts before its database); [`PostgresDatabase::create_now`] creates it.
+    pub async fn planned(test_name: &str) -> Option<PostgresDatabase> {
         let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into());
-        let mut admin = match PgConnection::connect(&admin_url).await {
-            Ok(admin) => admin,
+        match PgConnection::connect(&admin_url).await {
+            Ok(admin) => drop(admin),
             Err(err) if std::env::var_os("REQUIRE_POSTGRES").is_none() => {
                 eprintln!(
                     "SKIPPED {test_name} on PostgreSQL: no server at {admin_url} ({err}); \
@@ -34,15 +42,19 @@ impl PostgresDatabase {
         };
         let suffix: String = format!("{:x}", rand_suffix());
         let name = format!("tessera_test_{suffix}");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
         let url = match admin_url.rsplit_once('/') {
             Some((server, _)) => format!("{server}/{name}"),
             None => panic!("TEST_POSTGRES_URL must end with a database name"),
         };
         Some(PostgresDatabase { url, name, admin_url })
+    }
+
+    pub async fn create_now(&self) {
+        let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {}", self.name))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
     }
 }
 

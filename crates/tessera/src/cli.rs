@@ -33,6 +33,30 @@ pub(crate) enum Command {
     /// Manage RFC 7591 initial access tokens for `POST /register`.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
+    /// Manage the signing keys (next -> current -> retired).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Apply pending database migrations and list the applied ones (`serve` also applies them).
+    Migrate {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// List the published keys and their states.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Rotate now: each next key starts signing, each current key retires (its
+    /// tokens keep validating until `signing_key_retention`), a new next key is
+    /// published. Running servers pick it up without a restart.
+    Rotate {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]

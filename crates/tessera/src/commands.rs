@@ -10,7 +10,7 @@ use tessera_server::{Server, open_store, unix_now};
 use tessera_store::Store;
 
 use crate::cli::{
-    Cli, ClientCommand, Command, CreateClientArgs, Output, PkcePolicy, RegistrationTokenCommand,
+    Cli, ClientCommand, Command, CreateClientArgs, KeysCommand, Output, PkcePolicy, RegistrationTokenCommand,
     ScopeCommand, UserCommand,
 };
 
@@ -32,6 +32,8 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             Command::Scope(command) => scope(&config, command).await,
             Command::RegistrationToken(command) => registration_token(&config, command).await,
             Command::User(command) => user(&config, command).await,
+            Command::Keys(command) => keys(&config, command).await,
+            Command::Migrate { output } => migrate(&config, output).await,
         }
     })
 }
@@ -235,6 +237,96 @@ async fn registration_token(config: &Config, command: RegistrationTokenCommand) 
                     println!("  {token}");
                     println!("Send it as `Authorization: Bearer <token>`.");
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        KeysCommand::List { output } => {
+            let keys = store.list_published_keys().await?;
+            match output {
+                Output::Json => {
+                    let keys: Vec<_> = keys
+                        .iter()
+                        .map(|key| {
+                            json!({
+                                "kid": key.kid,
+                                "alg": key.algorithm.as_str(),
+                                "state": key.state.as_str(),
+                                "created_at": key.created_at,
+                                "activated_at": key.activated_at,
+                                "retired_at": key.retired_at,
+                            })
+                        })
+                        .collect();
+                    println!("{}", json!(keys));
+                }
+                Output::Text => {
+                    for key in &keys {
+                        println!("{:<8} {:<6} {}", key.state.as_str(), key.algorithm.as_str(), key.kid);
+                    }
+                }
+            }
+        }
+        KeysCommand::Rotate { output } => {
+            let rotations =
+                tessera_server::keys::rotate_keys(store.as_ref(), unix_now(), config.signing_key_retention)
+                    .await?;
+            if rotations.is_empty() {
+                bail!("another process rotated the keys at the same time; nothing was changed");
+            }
+            match output {
+                Output::Json => {
+                    let rotations: Vec<_> = rotations
+                        .iter()
+                        .map(|rotation| {
+                            json!({
+                                "alg": rotation.algorithm.as_str(),
+                                "retired": rotation.retired,
+                                "current": rotation.current,
+                                "next": rotation.next,
+                            })
+                        })
+                        .collect();
+                    println!("{}", json!(rotations));
+                }
+                Output::Text => {
+                    for rotation in &rotations {
+                        println!(
+                            "{}: {} now signs; {} retired; {} published as next",
+                            rotation.algorithm.as_str(),
+                            rotation.current,
+                            rotation.retired,
+                            rotation.next
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn migrate(config: &Config, output: Output) -> Result<()> {
+    // Opening a store applies what is pending, under the backend's migration lock.
+    let store = open_store(config).await?;
+    let applied = store.applied_migrations().await?;
+    match output {
+        Output::Json => {
+            let applied: Vec<_> = applied
+                .iter()
+                .map(|(version, description)| json!({ "version": version, "description": description }))
+                .collect();
+            println!("{}", json!({ "database": config.database.describe(), "applied": applied }));
+        }
+        Output::Text => {
+            println!("{} is up to date; applied migrations:", config.database.describe());
+            for (version, description) in &applied {
+                println!("  {version:04} {description}");
             }
         }
     }

@@ -41,7 +41,7 @@ pub(super) async fn applications(
     let registry = state.store().list_scopes().await?;
     let mut applications = Vec::new();
     for (client_id, scope, _) in state.store().list_consents(&user.user_id).await? {
-        let Some(client) = state.store().find_client(&client_id).await? else { continue };
+        let Some(client) = state.find_client(&client_id).await? else { continue };
         let scopes = scope
             .iter()
             .map(|scope| {
@@ -51,7 +51,12 @@ pub(super) async fn applications(
                     .map_or_else(|| scope.to_string(), |record| record.description.clone())
             })
             .collect();
-        applications.push(Application { client_id, name: client.name, org_url: client.org_url, scopes });
+        applications.push(Application {
+            client_id,
+            name: client.name.clone(),
+            org_url: client.org_url.clone(),
+            scopes,
+        });
     }
     let (csrf, set_csrf) = csrf_token(&headers, state.settings().secure_cookies)?;
     let context = ApplicationsContext { username: user.username.to_string(), csrf, applications };

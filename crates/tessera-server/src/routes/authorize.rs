@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use std::sync::Arc;
 use tessera_core::authorize::{
     AuthorizationRequest, AuthorizeError, issue_code, needs_consent, needs_login,
     validate_authorization_request,
@@ -49,7 +50,7 @@ pub(super) async fn authorize_post(
 
 /// A validated request together with the client it is for.
 pub(super) struct Pending {
-    pub(super) client: Client,
+    pub(super) client: Arc<Client>,
     pub(super) request: AuthorizationRequest,
     /// The request's parameters, re-encoded for the forms' hidden field.
     pub(super) encoded: String,
@@ -61,10 +62,10 @@ pub(super) async fn pending_request(
     params: &FormParams,
 ) -> Result<Result<Pending, Response>, ServerError> {
     let client = match params.get("client_id") {
-        Some(id) if is_valid_client_id(id) => state.store().find_client(id).await?,
+        Some(id) if is_valid_client_id(id) => state.find_client(id).await?,
         _ => None,
     };
-    match validate_authorization_request(&state.settings().authorize_policy, client.as_ref(), params) {
+    match validate_authorization_request(&state.settings().authorize_policy, client.as_deref(), params) {
         Ok(request) => {
             let client =
                 client.ok_or_else(|| ServerError::Internal("validated request without client".into()))?;

@@ -20,3 +20,13 @@ pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, &'stat
         }
     }
 }
+
+/// What the server answers while it waits for its database at start: alive,
+/// not ready, and a 503 for every other path so a load balancer looks elsewhere.
+pub(crate) fn starting_router() -> axum::Router {
+    use axum::routing::get;
+    let not_ready = || async {
+        (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "5")], "starting: database not reachable yet")
+    };
+    axum::Router::new().route("/healthz", get(healthz)).route("/readyz", get(not_ready)).fallback(not_ready)
+}

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tessera_core::client::Client;
 use tessera_core::introspection::{
     Introspection, TokenRequestByValue, ensure_may_introspect, introspect_access_token,
@@ -30,7 +31,7 @@ pub(super) async fn introspect(
         Some(claims) => {
             let issuing_client = issuing_client(&state, &caller, &claims.client_id).await?;
             let revoked = state.store().is_access_token_revoked(&claims.jti).await?;
-            introspect_access_token(state.policy(), &caller, claims, issuing_client.as_ref(), revoked, now)
+            introspect_access_token(state.policy(), &caller, claims, issuing_client.as_deref(), revoked, now)
         }
         None => match state.store().find_refresh_token(&SecretHash::of(&request.token)).await? {
             Some(found) => {
@@ -41,7 +42,7 @@ pub(super) async fn introspect(
                     found.record,
                     rotated,
                     revoked,
-                    issuing_client.as_ref(),
+                    issuing_client.as_deref(),
                     now,
                 )
             }
@@ -54,13 +55,13 @@ pub(super) async fn introspect(
 /// The token's client as stored now; the caller itself needs no second lookup.
 async fn issuing_client(
     state: &AppState,
-    caller: &Client,
+    caller: &Arc<Client>,
     client_id: &str,
-) -> Result<Option<Client>, ServerError> {
+) -> Result<Option<Arc<Client>>, ServerError> {
     if client_id == caller.client_id {
-        return Ok(Some(caller.clone()));
+        return Ok(Some(Arc::clone(caller)));
     }
-    Ok(state.store().find_client(client_id).await?)
+    Ok(state.find_client(client_id).await?)
 }
 
 fn introspection_body(state: &AppState, answer: Introspection) -> Value {

@@ -37,19 +37,19 @@ pub(super) async fn logout_get(
         Err(err) => return Ok(state.pages().error(&err)),
     };
     let client = match client_id {
-        Some(id) => state.store().find_client(id).await?,
+        Some(id) => state.find_client(id).await?,
         None => None,
     };
-    if let Err(err) = after_logout(&request, client.as_ref()) {
+    if let Err(err) = after_logout(&request, client.as_deref()) {
         return Ok(state.pages().error(&err));
     }
     if hint.is_some() {
-        return end_session(&state, &headers, &request, client.as_ref()).await;
+        return end_session(&state, &headers, &request, client.as_deref()).await;
     }
     let (csrf, set_csrf) = csrf_token(&headers, state.settings().secure_cookies)?;
     let context = LogoutContext {
         confirm: true,
-        client_name: client.as_ref().map(|client| client.name.as_str()),
+        client_name: client.as_deref().map(|client| client.name.as_str()),
         csrf,
         request: params.encode(),
     };
@@ -70,10 +70,10 @@ pub(super) async fn logout_post(
     let params = FormParams::parse(form.get("request").unwrap_or_default().as_bytes()).unwrap_or_default();
     let request = LogoutRequest::parse(&params);
     let client = match request.client_id.as_deref() {
-        Some(id) => state.store().find_client(id).await?,
+        Some(id) => state.find_client(id).await?,
         None => None,
     };
-    end_session(&state, &headers, &request, client.as_ref()).await
+    end_session(&state, &headers, &request, client.as_deref()).await
 }
 
 async fn end_session(

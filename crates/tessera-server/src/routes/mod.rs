@@ -6,7 +6,7 @@ mod client_auth;
 mod consent;
 mod discovery;
 mod extract;
-mod health;
+pub(crate) mod health;
 mod introspect;
 mod login;
 mod logout;

@@ -125,6 +125,7 @@ pub(super) async fn update(
     }
     let updated =
         registry::update_dynamic_client(state.store(), &client, metadata.into_registration()?).await?;
+    state.client_changed();
     Ok(no_store(Json(metadata_response(&state, &updated))))
 }
 
@@ -135,6 +136,7 @@ pub(super) async fn delete(
 ) -> Result<Response, ServerError> {
     let client = managed_client(&state, &client_id, bearer_token(request.headers())?).await?;
     state.store().delete_client(&client.client_id).await?;
+    state.client_changed();
     tracing::info!(client_id = %client.client_id, "client deleted through its registration access token");
     Ok(no_store(StatusCode::NO_CONTENT))
 }

@@ -197,6 +197,8 @@ async fn deleted_client_gets_no_more_tokens() {
     ];
     assert_eq!(app.post_token(&form).await.status(), 200);
     assert!(tessera_store::Store::delete_client(app.store(), &client_id).await.expect("delete"));
+    // As after `tessera client delete`: the server drops its cached copy.
+    app.caches_caught_up().await;
     let response = app.post_token(&form).await;
     assert_eq!(response.status(), 401);
 }

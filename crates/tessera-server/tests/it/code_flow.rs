@@ -286,6 +286,22 @@ async fn a_reused_code_fails_and_revokes_the_tokens_it_issued() {
     );
 }
 
+/// RFC 9700 §4.2.4 single use under load: of 50 simultaneous redemptions of
+/// one code, exactly one gets tokens (on PostgreSQL, `TEST_BACKEND=postgres`,
+/// the same holds; across two processes see the `tessera` crate's replica tests).
+#[tokio::test]
+async fn fifty_concurrent_redemptions_of_a_code_yield_one_token_response() {
+    let flow = flow().await;
+    let browser = flow.app.browser();
+    let (url, _, verifier) = flow.authorize_url(&["contact.read"]);
+    let code =
+        query(&sign_in_and_approve(&flow, &browser, &url, &["contact.read"]).await, "code").expect("code");
+    let responses = futures::future::join_all((0..50).map(|_| redeem(&flow, &code, verifier.secret()))).await;
+    let statuses: Vec<u16> = responses.iter().map(|response| response.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 400).count(), 49, "{statuses:?}");
+}
+
 #[tokio::test]
 async fn an_expired_code_is_invalid_grant() {
     let flow = flow_with(|config| config.authorization_code_lifetime = Duration::from_secs(1)).await;

@@ -61,7 +61,8 @@ async fn jwks_publishes_the_es256_and_rs256_public_keys_only() {
     let keys = jwks["keys"].as_array().expect("keys");
     let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().expect("alg")).collect();
     algs.sort_unstable();
-    assert_eq!(algs, ["ES256", "RS256"]);
+    // Each algorithm's current key and the next one, published ahead of rotation.
+    assert_eq!(algs, ["ES256", "ES256", "RS256", "RS256"]);
     for key in keys {
         assert_eq!(key["use"], "sig");
         assert!(key["kid"].as_str().is_some_and(|kid| kid.len() == 43), "kid is a SHA-256 thumbprint");

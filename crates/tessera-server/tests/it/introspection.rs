@@ -133,14 +133,17 @@ async fn deleting_or_disabling_the_client_makes_its_tokens_inactive() {
     assert_eq!(app.introspect(&api_id, &api_secret, &token).await["active"], true);
 
     tessera_server::registry::set_client_disabled(app.store(), &id, true).await.expect("disable");
+    app.caches_caught_up().await;
     assert_eq!(app.introspect(&api_id, &api_secret, &token).await, json!({ "active": false }));
     let refused = app.post_with_basic("/token", &id, &secret, &[("grant_type", "client_credentials")]).await;
     assert_eq!(refused.status(), 401, "a disabled client gets no tokens");
 
     tessera_server::registry::set_client_disabled(app.store(), &id, false).await.expect("enable");
+    app.caches_caught_up().await;
     assert_eq!(app.introspect(&api_id, &api_secret, &token).await["active"], true);
 
     assert!(tessera_store::Store::delete_client(app.store(), &id).await.expect("delete"));
+    app.caches_caught_up().await;
     assert_eq!(app.introspect(&api_id, &api_secret, &token).await, json!({ "active": false }));
 }
 

@@ -57,6 +57,27 @@ async fn reusing_a_rotated_token_revokes_the_whole_family() {
     assert_eq!(error_of(successor).await, "invalid_grant", "the legitimate successor dies with the family");
 }
 
+/// RFC 9700 §4.14.2 under load: 20 simultaneous presentations of one refresh
+/// token rotate it once; the other 19 are reuse, which revokes the family, so
+/// even the one successor is dead afterwards.
+#[tokio::test]
+async fn concurrent_reuse_of_a_refresh_token_rotates_once_then_revokes_the_family() {
+    let flow = flow().await;
+    let browser = flow.app.browser();
+    let rt = refresh_token_of(&tokens(&flow, &browser, &["contact.read"]).await);
+    let responses = futures::future::join_all((0..20).map(|_| refresh(&flow, &rt, None))).await;
+    let mut successors = Vec::new();
+    for response in responses {
+        match response.status() {
+            StatusCode::OK => successors.push(refresh_token_of(&response.json().await.expect("json"))),
+            StatusCode::BAD_REQUEST => assert_eq!(error_of(response).await, "invalid_grant"),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(successors.len(), 1, "exactly one presentation rotated the token");
+    assert_eq!(error_of(refresh(&flow, &successors[0], None).await).await, "invalid_grant");
+}
+
 #[tokio::test]
 async fn within_the_grace_window_a_rotated_token_gets_the_same_successor() {
     let flow = flow_with(|config| config.refresh_token_reuse_grace = Duration::from_secs(5)).await;
@@ -161,6 +182,7 @@ async fn disabling_a_client_revokes_its_refresh_tokens_for_good() {
     tessera_server::registry::set_client_disabled(flow.app.store(), &flow.client_id, true)
         .await
         .expect("disable");
+    flow.app.caches_caught_up().await;
     assert_eq!(
         refresh(&flow, &rt, None).await.status(),
         StatusCode::UNAUTHORIZED,
@@ -169,6 +191,7 @@ async fn disabling_a_client_revokes_its_refresh_tokens_for_good() {
     tessera_server::registry::set_client_disabled(flow.app.store(), &flow.client_id, false)
         .await
         .expect("enable");
+    flow.app.caches_caught_up().await;
     assert_eq!(
         error_of(refresh(&flow, &rt, None).await).await,
         "invalid_grant",

@@ -18,6 +18,7 @@ async fn both_secrets_work_during_the_grace_period_then_only_the_new_one() {
     let (id, old) = app.confidential_client(&["contact.read"]).await;
     let new =
         registry::rotate_secret(app.store(), &id, Duration::from_secs(1), unix_now()).await.expect("rotate");
+    app.caches_caught_up().await;
     assert_ne!(new, old);
     assert_eq!(token_status(&app, &id, &old).await, 200, "old secret within the grace period");
     assert_eq!(token_status(&app, &id, &new).await, 200, "new secret");
@@ -32,12 +33,14 @@ async fn rotation_without_grace_stops_the_old_secret_at_once() {
     let app = TestApp::spawn().await;
     let (id, old) = app.confidential_client(&["contact.read"]).await;
     let new = registry::rotate_secret(app.store(), &id, Duration::ZERO, unix_now()).await.expect("rotate");
+    app.caches_caught_up().await;
     assert_eq!(token_status(&app, &id, &old).await, 401);
     assert_eq!(token_status(&app, &id, &new).await, 200);
 
     // Rotating twice: only the latest secret and its immediate predecessor can ever work.
     let newest =
         registry::rotate_secret(app.store(), &id, Duration::from_secs(60), unix_now()).await.expect("rotate");
+    app.caches_caught_up().await;
     assert_eq!(token_status(&app, &id, &newest).await, 200);
     assert_eq!(token_status(&app, &id, &new).await, 200);
     assert_eq!(token_status(&app, &id, &old).await, 401);

@@ -1,5 +1,6 @@
 //! Behaviour every `Store` must have, whatever the database.
 
+use tessera_core::UnixTime;
 use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::{Client, GrantType, PreviousSecret};
 use tessera_core::client_auth::AuthMethod;
@@ -141,15 +142,120 @@ fn key(kid: &str, algorithm: Algorithm) -> SigningKeyRecord {
         state: KeyState::Current,
         private_key_der: vec![1, 2, 3],
         created_at: 5,
+        activated_at: Some(5),
+        retired_at: None,
     }
+}
+
+fn next_key(kid: &str, algorithm: Algorithm, created_at: UnixTime) -> SigningKeyRecord {
+    SigningKeyRecord { state: KeyState::Next, created_at, activated_at: None, ..key(kid, algorithm) }
+}
+
+fn states(keys: &[SigningKeyRecord]) -> Vec<(String, KeyState)> {
+    keys.iter().map(|key| (key.kid.clone(), key.state)).collect()
+}
+
+/// next -> current -> retired, one transaction per step; retired keys stay
+/// published until pruned, and a rotation based on a stale view changes nothing.
+pub(crate) async fn signing_key_rotation(store: &dyn Store) {
+    store.create_key_if_absent(&key("es-1", Algorithm::Es256)).await.expect("current");
+    store.create_key_if_absent(&next_key("es-2", Algorithm::Es256, 6)).await.expect("next");
+    store.create_key_if_absent(&next_key("es-x", Algorithm::Es256, 6)).await.expect("second next loses");
+    store.create_key_if_absent(&key("rs-1", Algorithm::Rs256)).await.expect("rsa current");
+    let published = store.list_published_keys().await.expect("list");
+    assert_eq!(
+        states(&published),
+        [
+            ("es-1".into(), KeyState::Current),
+            ("rs-1".into(), KeyState::Current),
+            ("es-2".into(), KeyState::Next)
+        ]
+    );
+
+    let before = store.change_generations().await.expect("generations");
+    assert!(
+        store
+            .rotate_signing_key("es-1", &next_key("es-3", Algorithm::Es256, 100), 100, 0)
+            .await
+            .expect("rotate")
+    );
+    assert!(store.change_generations().await.expect("generations").signing_keys > before.signing_keys);
+    let current = store.find_current_key(Algorithm::Es256).await.expect("find").expect("current");
+    assert_eq!((current.kid.as_str(), current.activated_at), ("es-2", Some(100)));
+    let published = store.list_published_keys().await.expect("list");
+    assert_eq!(
+        states(&published),
+        [
+            ("es-1".into(), KeyState::Retired),
+            ("rs-1".into(), KeyState::Current),
+            ("es-2".into(), KeyState::Current),
+            ("es-3".into(), KeyState::Next)
+        ]
+    );
+    assert_eq!(published[0].retired_at, Some(100));
+
+    // A second rotator that still believes es-1 is current loses, changing nothing.
+    assert!(
+        !store
+            .rotate_signing_key("es-1", &next_key("es-4", Algorithm::Es256, 101), 101, 0)
+            .await
+            .expect("stale")
+    );
+    assert_eq!(store.list_published_keys().await.expect("list").len(), 4);
+
+    // The next rotation prunes keys retired before the retention cut-off.
+    assert!(
+        store
+            .rotate_signing_key("es-2", &next_key("es-5", Algorithm::Es256, 200), 200, 150)
+            .await
+            .expect("rotate")
+    );
+    let published = store.list_published_keys().await.expect("list");
+    assert_eq!(
+        states(&published),
+        [
+            ("rs-1".into(), KeyState::Current),
+            ("es-2".into(), KeyState::Retired),
+            ("es-3".into(), KeyState::Current),
+            ("es-5".into(), KeyState::Next)
+        ]
+    );
+
+    // Without a next key there is nothing to promote: refused, nothing retired.
+    let refused = store.rotate_signing_key("rs-1", &next_key("rs-2", Algorithm::Rs256, 300), 300, 0).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let rsa = store.find_current_key(Algorithm::Rs256).await.expect("find").expect("still current");
+    assert_eq!(rsa.kid, "rs-1");
+}
+
+/// Every change to a client moves the clients counter, whoever writes it.
+pub(crate) async fn client_changes_move_the_generation(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    let start = store.change_generations().await.expect("generations");
+    let app = client("app-1", "contact.read", "contact.read");
+    store.create_client(&app).await.expect("create");
+    let created = store.change_generations().await.expect("generations");
+    assert!(created.clients > start.clients);
+    assert_eq!(created.signing_keys, start.signing_keys);
+    store.update_client(&Client { disabled: true, ..app }).await.expect("update");
+    let updated = store.change_generations().await.expect("generations");
+    assert!(updated.clients > created.clients);
+    store.delete_client("app-1").await.expect("delete");
+    assert!(store.change_generations().await.expect("generations").clients > updated.clients);
+}
+
+pub(crate) async fn migrations_are_listed(store: &dyn Store) {
+    let applied = store.applied_migrations().await.expect("migrations");
+    assert_eq!(applied.first().map(|(version, _)| *version), Some(1));
+    assert!(applied.iter().any(|(_, description)| description == "changes and key rotation"), "{applied:?}");
 }
 
 pub(crate) async fn signing_keys(store: &dyn Store) {
     assert_eq!(store.find_current_key(Algorithm::Es256).await.expect("find"), None);
-    store.create_current_key_if_absent(&key("es-1", Algorithm::Es256)).await.expect("create");
+    store.create_key_if_absent(&key("es-1", Algorithm::Es256)).await.expect("create");
     // A second process starting at the same time loses the race quietly.
-    store.create_current_key_if_absent(&key("es-2", Algorithm::Es256)).await.expect("create");
-    store.create_current_key_if_absent(&key("rs-1", Algorithm::Rs256)).await.expect("create");
+    store.create_key_if_absent(&key("es-2", Algorithm::Es256)).await.expect("create");
+    store.create_key_if_absent(&key("rs-1", Algorithm::Rs256)).await.expect("create");
 
     let current = store.find_current_key(Algorithm::Es256).await.expect("find").expect("exists");
     assert_eq!(current, key("es-1", Algorithm::Es256));
@@ -225,10 +331,10 @@ pub(crate) async fn concurrent_first_start_creates_one_key(store: &dyn Store) {
         key("es-d", Algorithm::Es256),
     );
     let outcomes = tokio::join!(
-        store.create_current_key_if_absent(&a),
-        store.create_current_key_if_absent(&b),
-        store.create_current_key_if_absent(&c),
-        store.create_current_key_if_absent(&d),
+        store.create_key_if_absent(&a),
+        store.create_key_if_absent(&b),
+        store.create_key_if_absent(&c),
+        store.create_key_if_absent(&d),
     );
     for outcome in [outcomes.0, outcomes.1, outcomes.2, outcomes.3] {
         outcome.expect("losing the race is not an error");
@@ -451,4 +557,16 @@ pub(crate) async fn concurrent_rotation_rotates_once(store: &dyn Store) {
     let rotated = all.iter().filter(|o| matches!(o, RefreshRotation::Rotated(_))).count();
     let already = all.iter().filter(|o| matches!(o, RefreshRotation::AlreadyRotated { .. })).count();
     assert_eq!((rotated, already), (1, 5));
+}
+
+/// Where the backend pushes changes (PostgreSQL), a listener wakes up when
+/// another connection changes a client; elsewhere servers poll.
+pub(crate) async fn change_signals_wake_listeners(store: &dyn Store) {
+    let Some(mut signals) = store.change_signals().await.expect("listen") else { return };
+    create_scope(store, "contact.read").await;
+    store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("create");
+    tokio::time::timeout(std::time::Duration::from_secs(10), signals.next())
+        .await
+        .expect("woken within 10 s")
+        .expect("signal");
 }

@@ -169,20 +169,8 @@ fn unknown_tessera_variables_are_warned_about_not_fatal() {
 
 #[test]
 fn users_are_added_with_a_password_from_stdin_and_never_echoed() {
-    use std::io::Write;
-    use std::process::Stdio;
     let dir = Dir::new();
-    let add = |args: &[&str], stdin: &str| {
-        let mut child = dir
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write");
-        child.wait_with_output().expect("run")
-    };
+    let add = |args: &[&str], stdin: &str| dir.run_with_stdin(args, stdin);
     let output = add(
         &["user", "add", "alice", "--password-stdin", "--email", "alice@example.com", "--name", "Alice"],
         "correct horse battery\n",

@@ -1,5 +1,6 @@
 //! Tests of the `tessera` binary itself, each in a fresh temporary directory.
 
 mod client;
+mod replicas;
 mod serve;
 mod util;

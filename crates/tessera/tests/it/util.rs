@@ -44,6 +44,20 @@ impl Dir {
         String::from_utf8(output.stdout).expect("utf-8 stdout")
     }
 
+    /// Runs with `stdin` as standard input (passwords); returns everything.
+    pub(crate) fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("run tessera")
+    }
+
     /// Runs and asserts failure; returns stderr.
     #[track_caller]
     pub(crate) fn run_failing(&self, args: &[&str]) -> String {
@@ -57,32 +71,44 @@ impl Dir {
 pub(crate) struct ServeProcess {
     child: Child,
     pub(crate) issuer: String,
+    /// `http://ADDR` of this process, which differs from the issuer for a
+    /// replica configured with its load balancer's issuer.
+    pub(crate) local_url: String,
 }
 
 impl ServeProcess {
     pub(crate) fn start(mut command: Command) -> ServeProcess {
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn serve");
         let stdout = child.stdout.take().expect("stdout");
-        let (found, issuer) = mpsc::channel();
+        let (found, banner) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut local_addr = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.trim().strip_prefix("Tessera is listening on ") {
+                    local_addr = Some(addr.trim().to_owned());
+                }
                 if let Some(issuer) = line.trim().strip_prefix("issuer:") {
-                    let _ = found.send(issuer.trim().to_owned());
+                    let _ = found.send((local_addr.take().unwrap_or_default(), issuer.trim().to_owned()));
                 }
             }
         });
-        let issuer = match issuer.recv_timeout(Duration::from_secs(30)) {
-            Ok(issuer) => issuer,
+        let (local_addr, issuer) = match banner.recv_timeout(Duration::from_secs(30)) {
+            Ok(banner) => banner,
             Err(_) => {
                 let _ = child.kill();
                 panic!("tessera serve did not print its issuer within 30s");
             }
         };
-        ServeProcess { child, issuer }
+        ServeProcess { child, issuer, local_url: format!("http://{local_addr}") }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// A URL at this process itself (not at the issuer).
+    pub(crate) fn local(&self, path: &str) -> String {
+        format!("{}{path}", self.local_url)
     }
 }
 
