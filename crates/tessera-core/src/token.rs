@@ -19,12 +19,28 @@ pub struct AccessTokenClaims {
     pub sub: String,
     pub aud: Audience,
     pub client_id: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// Space-delimited (RFC 9068 §2.2.3); read from an array too, the form the
+    /// `myp` dialect signs.
+    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "space_delimited")]
     pub scope: String,
     pub iat: UnixTime,
     pub nbf: UnixTime,
     pub exp: UnixTime,
     pub jti: String,
+}
+
+/// A scope claim as a string, or as an array of scopes joined with spaces.
+fn space_delimited<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ScopeClaim {
+        Delimited(String),
+        List(Vec<String>),
+    }
+    Ok(match ScopeClaim::deserialize(deserializer)? {
+        ScopeClaim::Delimited(scope) => scope,
+        ScopeClaim::List(scopes) => scopes.join(" "),
+    })
 }
 
 /// `aud`: a string when there is one audience, an array when there are several (RFC 7519 §4.1.3).
@@ -99,4 +115,21 @@ pub fn resolve_audience(
     let mut names: Vec<String> = requested.into_iter().map(|r| r.as_str().to_owned()).collect();
     names.dedup();
     Ok(Audience::from_resources(names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_claims_read_as_a_string_or_an_array() {
+        let base = r#""iss":"i","sub":"s","aud":"a","client_id":"c","iat":1,"nbf":1,"exp":2,"jti":"j""#;
+        for scope in [r#""a b""#, r#"["a","b"]"#] {
+            let claims: AccessTokenClaims =
+                serde_json::from_str(&format!("{{{base},\"scope\":{scope}}}")).expect("claims");
+            assert_eq!(claims.scope, "a b", "{scope}");
+        }
+        let without: AccessTokenClaims = serde_json::from_str(&format!("{{{base}}}")).expect("claims");
+        assert_eq!(without.scope, "");
+    }
 }

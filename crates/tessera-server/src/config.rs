@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use tessera_core::secret::SecretHash;
 use url::{Host, Url};
 
+use crate::dialects::{Dialect, Dialects};
+
 /// The configuration file and environment, as written by the operator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +78,26 @@ pub struct RawConfig {
     /// validate until they expire.
     #[serde(with = "humantime_serde")]
     pub signing_key_retention: Duration,
+    /// Vendor dialects to speak besides the standard, e.g. `["myob", "yourmembership"]`
+    /// (or `TESSERA_DIALECTS=myob,yourmembership`).
+    #[serde(default, deserialize_with = "list_or_commas")]
+    pub dialects: Vec<String>,
+}
+
+/// A list from a TOML array, or from one comma-separated string (an environment variable).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match ListOrCommas::deserialize(deserializer)? {
+        ListOrCommas::List(list) => list,
+        ListOrCommas::Commas(joined) => {
+            joined.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect()
+        }
+    })
 }
 
 /// `[tls]` in the file; `TESSERA_TLS__CERT` / `TESSERA_TLS__KEY` in the environment.
@@ -109,6 +131,7 @@ impl Default for RawConfig {
             change_poll_interval: Duration::from_millis(250),
             signing_key_rotation_interval: None,
             signing_key_retention: Duration::from_secs(86_400),
+            dialects: Vec::new(),
         }
     }
 }
@@ -148,6 +171,7 @@ pub struct Config {
     pub change_poll_interval: Duration,
     pub signing_key_rotation_interval: Option<Duration>,
     pub signing_key_retention: Duration,
+    pub dialects: Dialects,
 }
 
 /// Where the store lives.
@@ -271,6 +295,21 @@ impl Config {
                 "must be at least access_token_lifetime, or tokens signed before a rotation stop validating early",
             ));
         }
+        let mut dialects = Vec::new();
+        for name in &raw.dialects {
+            dialects.push(Dialect::parse(name).ok_or_else(|| {
+                invalid("dialects", format!("unknown dialect `{name}`; valid: {}", Dialect::valid_names()))
+            })?);
+        }
+        let dialects = Dialects::new(dialects);
+        let documented_code_lifetime = Duration::from_secs(120)..=Duration::from_secs(300);
+        if dialects.has(Dialect::Myob) && !documented_code_lifetime.contains(&raw.authorization_code_lifetime)
+        {
+            return Err(invalid(
+                "authorization_code_lifetime",
+                "must be between 2m and 5m with the myob dialect, as its integrations expect",
+            ));
+        }
         let initial_access_token = match raw.initial_access_token.as_deref().map(str::trim) {
             Some(token) if token.len() < 32 => {
                 return Err(invalid(
@@ -315,6 +354,7 @@ impl Config {
             change_poll_interval: raw.change_poll_interval,
             signing_key_rotation_interval: raw.signing_key_rotation_interval,
             signing_key_retention: raw.signing_key_retention,
+            dialects,
         })
     }
 
@@ -339,6 +379,7 @@ impl Config {
             change_poll_interval: Duration::from_millis(20),
             signing_key_rotation_interval: None,
             signing_key_retention: Duration::from_secs(86_400),
+            dialects: Dialects::default(),
         }
     }
 
@@ -380,6 +421,7 @@ const KNOWN_KEYS: &[&str] = &[
     "change_poll_interval",
     "signing_key_rotation_interval",
     "signing_key_retention",
+    "dialects",
 ];
 
 /// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).
@@ -511,6 +553,45 @@ mod tests {
         assert!(!format!("{postgres:?}").contains("hunter2"), "Debug never shows the password");
         let bad = Config::resolve(RawConfig { database_url: Some("mysql://x".into()), ..raw() });
         assert!(matches!(bad, Err(ConfigError::Invalid { key: "database_url", .. })));
+    }
+
+    #[test]
+    fn dialects_come_from_a_list_or_a_comma_separated_variable() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("tessera.toml");
+        std::fs::write(&file, "dialects = [\"myob\", \"myp\"]\n").expect("write");
+        let config = Config::load(Some(&file), &Overrides::default()).expect("loads");
+        assert!(config.dialects.has(Dialect::Myob) && config.dialects.has(Dialect::Myp));
+        assert!(!config.dialects.has(Dialect::YourMembership));
+
+        let from_env: RawConfig = Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Serialized::default("dialects", "yourmembership, myid"))
+            .extract()
+            .expect("comma-separated");
+        let config = Config::resolve(from_env).expect("resolves");
+        assert!(config.dialects.has(Dialect::YourMembership) && config.dialects.has(Dialect::MyId));
+
+        let unknown = Config::resolve(RawConfig { dialects: vec!["myobb".into()], ..raw() });
+        let message = unknown.expect_err("unknown dialect").to_string();
+        assert!(
+            message.contains("unknown dialect `myobb`; valid: myob, yourmembership, myp, myid"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn myob_keeps_codes_within_its_documented_lifetime() {
+        let long = RawConfig {
+            dialects: vec!["myob".into()],
+            authorization_code_lifetime: Duration::from_secs(600),
+            ..raw()
+        };
+        assert!(matches!(
+            Config::resolve(long),
+            Err(ConfigError::Invalid { key: "authorization_code_lifetime", .. })
+        ));
+        let documented = RawConfig { dialects: vec!["myob".into()], ..raw() };
+        assert!(Config::resolve(documented).is_ok());
     }
 
     #[test]

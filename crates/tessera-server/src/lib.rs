@@ -12,6 +12,7 @@ pub mod changes;
 pub mod client_cache;
 pub mod config;
 pub mod cookies;
+pub mod dialects;
 pub mod error;
 pub mod keys;
 pub mod pages;
@@ -150,6 +151,7 @@ impl Server {
             initial_access_token: config.initial_access_token.clone(),
             session_lifetime: config.session_lifetime.as_secs(),
             secure_cookies: issuer.starts_with("https://"),
+            dialects: config.dialects.clone(),
         };
         let refresh_policy = RefreshPolicy {
             lifetime: config.refresh_token_lifetime.as_secs(),

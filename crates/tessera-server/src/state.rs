@@ -12,6 +12,7 @@ use tessera_store::{Store, StoreError};
 
 use crate::changes::ChangeFeed;
 use crate::client_cache::ClientCache;
+use crate::dialects::Dialects;
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
@@ -26,6 +27,7 @@ pub struct Settings {
     pub session_lifetime: u64,
     /// Whether cookies get `Secure`: always, except for an http (loopback) issuer.
     pub secure_cookies: bool,
+    pub dialects: Dialects,
 }
 
 /// Cheap to clone; handed to every handler by axum.

@@ -31,7 +31,7 @@ use crate::routes::extract::{PageForm, PageQuery};
 use crate::state::AppState;
 use crate::unix_now;
 
-pub(super) async fn authorize_get(
+pub(crate) async fn authorize_get(
     State(state): State<AppState>,
     headers: HeaderMap,
     PageQuery(params): PageQuery,

@@ -1,18 +1,18 @@
 //! The HTTP surface: which path goes to which handler, and the layers around them.
 
 mod account;
-mod authorize;
+pub(crate) mod authorize;
 mod client_auth;
 mod consent;
 mod discovery;
-mod extract;
+pub(crate) mod extract;
 pub(crate) mod health;
 mod introspect;
 mod login;
 mod logout;
 mod register;
 mod revoke;
-mod token;
+pub(crate) mod token;
 mod userinfo;
 
 use axum::Router;
@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(crate::dialects::routes(&state.settings().dialects))
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -54,7 +55,10 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(TraceLayer::new_for_http())
+        // The path only: a query string may carry a secret its sender should not have put there.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(state)
 }
 

@@ -5,8 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
-use tessera_core::ErrorCode;
-use tessera_core::client::Client;
+use tessera_core::client::{Client, GrantType};
 use tessera_core::grant::authorization_code::exchange_code;
 use tessera_core::grant::client_credentials::grant_client_credentials;
 use tessera_core::grant::refresh::{
@@ -18,8 +17,10 @@ use tessera_core::id_token::{ID_TOKEN_TYP, id_token_claims, issues_id_token};
 use tessera_core::jwt;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
+use tessera_core::{ErrorCode, UnixTime};
 use tessera_store::{IssuedFromCode, RefreshRotation};
 
+use crate::dialects::Dialect;
 use crate::error::{ServerError, no_store};
 use crate::random::{new_client_id, new_token_id};
 use crate::routes::client_auth::authenticate_client;
@@ -55,9 +56,38 @@ struct IdTokenFacts {
     nonce: Option<String>,
 }
 
+/// A successful token response before it takes the shape of a wire contract
+/// (the standard one below, or a dialect's).
+pub(crate) struct IssuedTokens {
+    pub(crate) grant_type: GrantType,
+    pub(crate) access_token: String,
+    pub(crate) expires_in: u64,
+    pub(crate) expires_at: UnixTime,
+    pub(crate) scope: String,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) id_token: Option<String>,
+    /// `sub`: the user for the user grants, the client for client_credentials.
+    pub(crate) subject: String,
+}
+
 pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
+    let issued = issue(&state, &form).await?;
+    let body = TokenResponse {
+        access_token: issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: issued.scope,
+        refresh_token: issued.refresh_token,
+        id_token: issued.id_token,
+    };
+    Ok(no_store(Json(body)))
+}
+
+/// The token endpoint's whole decision for a standard request: authenticate
+/// the client, run the grant, persist what must be single use, sign.
+pub(crate) async fn issue(state: &AppState, form: &OAuthForm) -> Result<IssuedTokens, ServerError> {
     let request = TokenRequest::parse(&form.params)?;
-    let client = authenticate_client(&state, &form).await?;
+    let client = authenticate_client(state, form).await?;
     let grant_type = request.grant_type();
     let issued = match request {
         TokenRequest::ClientCredentials(request) => Issued {
@@ -65,11 +95,11 @@ pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Res
             refresh_token: None,
             id_token: None,
         },
-        TokenRequest::AuthorizationCode(request) => redeem_code(&state, &client, &request).await?,
-        TokenRequest::RefreshToken(request) => refresh(&state, &client, &request).await?,
+        TokenRequest::AuthorizationCode(request) => redeem_code(state, &client, &request).await?,
+        TokenRequest::RefreshToken(request) => refresh(state, &client, &request).await?,
     };
     tracing::info!(client_id = %client.client_id, %grant_type, jti = %issued.grant.claims.jti, "token issued");
-    token_response(&state, issued)
+    sign(state, grant_type, issued)
 }
 
 fn invalid_code() -> ServerError {
@@ -176,9 +206,18 @@ async fn ensure_user_active(state: &AppState, user_id: &str) -> Result<(), Serve
     }
 }
 
-fn token_response(state: &AppState, issued: Issued) -> Result<Response, ServerError> {
-    let access_token =
-        jwt::encode(state.keys().access_token_signer.as_ref(), ACCESS_TOKEN_TYP, &issued.grant.claims)?;
+fn sign(state: &AppState, grant_type: GrantType, issued: Issued) -> Result<IssuedTokens, ServerError> {
+    let signer = state.keys().access_token_signer.clone();
+    let access_token = match state.settings().dialects.has(Dialect::Myp) {
+        // IdentityServer style, which MYP integrations parse: `scope` as an array.
+        true => {
+            let mut claims = serde_json::to_value(&issued.grant.claims)
+                .map_err(|err| ServerError::Internal(format!("claims do not serialize: {err}")))?;
+            claims["scope"] = issued.grant.scope.iter().map(|scope| scope.as_str()).collect();
+            jwt::encode(signer.as_ref(), ACCESS_TOKEN_TYP, &claims)?
+        }
+        false => jwt::encode(signer.as_ref(), ACCESS_TOKEN_TYP, &issued.grant.claims)?,
+    };
     let id_token = match issued.id_token {
         Some(facts) => {
             let claims = id_token_claims(
@@ -194,13 +233,14 @@ fn token_response(state: &AppState, issued: Issued) -> Result<Response, ServerEr
         }
         None => None,
     };
-    let body = TokenResponse {
+    Ok(IssuedTokens {
+        grant_type,
         access_token,
-        token_type: "Bearer",
         expires_in: issued.grant.expires_in,
+        expires_at: issued.grant.claims.exp,
         scope: issued.grant.scope.to_string(),
         refresh_token: issued.refresh_token,
         id_token,
-    };
-    Ok(no_store(Json(body)))
+        subject: issued.grant.claims.sub,
+    })
 }

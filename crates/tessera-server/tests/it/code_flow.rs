@@ -79,16 +79,16 @@ impl Flow {
     }
 }
 
-async fn html(response: Response) -> String {
+pub(crate) async fn html(response: Response) -> String {
     response.text().await.expect("html body")
 }
 
-fn location(response: &Response) -> String {
+pub(crate) fn location(response: &Response) -> String {
     response.headers().get("location").expect("a redirect").to_str().expect("ascii").to_owned()
 }
 
 /// Follows a login page: submits the credentials; returns the response to the POST.
-async fn submit_login(
+pub(crate) async fn submit_login(
     app: &TestApp,
     browser: &reqwest::Client,
     login_page: &str,
@@ -110,7 +110,7 @@ async fn submit_login(
         .expect("login post")
 }
 
-async fn submit_consent(
+pub(crate) async fn submit_consent(
     app: &TestApp,
     browser: &reqwest::Client,
     consent_page: &str,

@@ -3,6 +3,7 @@
 mod account;
 mod client_credentials;
 mod code_flow;
+mod dialects;
 mod discovery;
 mod introspection;
 mod keys;
