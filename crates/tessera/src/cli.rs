@@ -21,6 +21,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the authorization server.
     Serve(ServeArgs),
+    /// Put an HTTP API behind Tessera: check each request's Bearer token and the
+    /// scopes its route needs, then forward it with the caller's identity in
+    /// `X-Tessera-*` headers. `--config` names the routes file (see README).
+    Proxy(ProxyArgs),
     /// Manage registered client applications.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -113,6 +117,16 @@ pub(crate) struct ServeArgs {
     /// Issuer URL [default: derived from the listen address; env: TESSERA_ISSUER].
     #[arg(long, value_name = "URL")]
     pub(crate) issuer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// Base URL of the protected API, e.g. http://127.0.0.1:3000.
+    #[arg(long, value_name = "URL")]
+    pub(crate) upstream: String,
+    /// Address the proxy listens on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    pub(crate) listen: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

@@ -15,6 +15,17 @@ use crate::cli::{
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
+    if let Command::Proxy(args) = &cli.command {
+        // The proxy reads a routes file, not the server's configuration.
+        let Some(routes) = cli.config.as_deref() else {
+            bail!(
+                "`tessera proxy` needs --config ROUTES.toml: the issuer and which routes need which scopes"
+            );
+        };
+        let config = tessera_guard::proxy::ProxyConfig::load(routes, &args.upstream)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        return runtime.block_on(proxy(config, &args.listen));
+    }
     let mut overrides = Overrides { data_dir: cli.data_dir.clone(), ..Overrides::default() };
     if let Command::Serve(args) = &cli.command {
         overrides.listen = args.listen.clone();
@@ -28,6 +39,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(_) => serve(config).await,
+            Command::Proxy(_) => unreachable!("handled before the configuration is loaded"),
             Command::Client(command) => client(&config, command).await,
             Command::Scope(command) => scope(&config, command).await,
             Command::RegistrationToken(command) => registration_token(&config, command).await,
@@ -39,12 +51,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
-        )
-        .init();
+    init_logging();
     let database = config.database.describe();
     let server = Server::start(config).await?;
     let issuer = server.issuer().to_owned();
@@ -58,6 +65,25 @@ async fn serve(config: Config) -> Result<()> {
     println!("  tessera client create --name \"My app\" --scope contact.read");
     server.run(shutdown_signal()).await?;
     Ok(())
+}
+
+async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str) -> Result<()> {
+    init_logging();
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    println!("Tessera proxy is listening on {}", listener.local_addr()?);
+    println!("  upstream:  {}", config.upstream);
+    tessera_guard::proxy::serve_proxy(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
+        )
+        .init();
 }
 
 async fn shutdown_signal() {

@@ -358,5 +358,8 @@ async fn myid_posts_the_authorization_request_as_a_form() {
     let tokens: Value = response.json().await.expect("json");
     assert_eq!(tokens["token_type"], "Bearer", "the standard response, unchanged");
     assert_eq!(tokens["scope"], "myid.rest.basic");
-    assert_eq!(app.introspect(id, secret, tokens["access_token"].as_str().expect("token")).await["active"], true);
+    assert_eq!(
+        app.introspect(id, secret, tokens["access_token"].as_str().expect("token")).await["active"],
+        true
+    );
 }

@@ -1,6 +1,7 @@
 //! Tests of the `tessera` binary itself, each in a fresh temporary directory.
 
 mod client;
+mod proxy;
 mod replicas;
 mod serve;
 mod util;

@@ -84,11 +84,16 @@ impl ServeProcess {
         std::thread::spawn(move || {
             let mut local_addr = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.trim().strip_prefix("Tessera is listening on ") {
+                if let Some((_, addr)) = line.trim().split_once(" is listening on ") {
                     local_addr = Some(addr.trim().to_owned());
                 }
                 if let Some(issuer) = line.trim().strip_prefix("issuer:") {
                     let _ = found.send((local_addr.take().unwrap_or_default(), issuer.trim().to_owned()));
+                }
+                // `tessera proxy` has no issuer of its own: it is reached at its address.
+                if line.trim().starts_with("upstream:") {
+                    let addr = local_addr.take().unwrap_or_default();
+                    let _ = found.send((addr.clone(), format!("http://{addr}")));
                 }
             }
         });
@@ -96,7 +101,7 @@ impl ServeProcess {
             Ok(banner) => banner,
             Err(_) => {
                 let _ = child.kill();
-                panic!("tessera serve did not print its issuer within 30s");
+                panic!("tessera did not print its address within 30s");
             }
         };
         ServeProcess { child, issuer, local_url: format!("http://{local_addr}") }
