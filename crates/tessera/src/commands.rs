@@ -51,7 +51,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    init_logging();
+    let _flush_logs_on_exit = init_logging();
     let database = config.database.describe();
     let server = Server::start(config).await?;
     let issuer = server.issuer().to_owned();
@@ -68,7 +68,7 @@ async fn serve(config: Config) -> Result<()> {
 }
 
 async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str) -> Result<()> {
-    init_logging();
+    let _flush_logs_on_exit = init_logging();
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     println!("Tessera proxy is listening on {}", listener.local_addr()?);
@@ -77,13 +77,20 @@ async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str) -> Resul
     Ok(())
 }
 
-fn init_logging() {
+/// Logs go to standard output through a writer thread, so a request never
+/// waits on the terminal or the pipe; none are dropped (it blocks when full).
+/// Keep the guard until exit: dropping it flushes what is queued.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
         )
+        .with_writer(writer)
         .init();
+    guard
 }
 
 async fn shutdown_signal() {
