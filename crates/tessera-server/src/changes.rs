@@ -1,4 +1,4 @@
-//! Keeps what a server holds in memory (clients, signing keys) in step with
+//! Keeps what a server holds in memory (clients, revocations, signing keys) in step with
 //! the store, whoever changed it: this server, another replica, or the CLI.
 //!
 //! The store's generation counters are the truth (migration 0008). The watcher
@@ -98,8 +98,9 @@ async fn catch_up(state: &AppState) {
     let current = match state.store().change_generations().await {
         Ok(current) => current,
         Err(err) => {
-            tracing::warn!(error = %err, "cannot read change generations; dropping cached clients");
+            tracing::warn!(error = %err, "cannot read change generations; dropping cached answers");
             state.clients().clear();
+            state.revocations().clear();
             return;
         }
     };
@@ -107,6 +108,10 @@ async fn catch_up(state: &AppState) {
     if current.clients != seen.clients {
         state.clients().clear();
         seen.clients = current.clients;
+    }
+    if current.revocations != seen.revocations {
+        state.revocations().clear();
+        seen.revocations = current.revocations;
     }
     if current.signing_keys != seen.signing_keys {
         match KeySet::load(state.store()).await {

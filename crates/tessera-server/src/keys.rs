@@ -23,6 +23,7 @@ use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use tessera_store::{KeyState, SigningKeyRecord, Store};
 
 use crate::error::ServerError;
+use crate::store_cache::StoreCache;
 
 /// The keys a running server signs with, and the JWKS it publishes. Rebuilt
 /// from the store whenever the keys change (see `changes`), never edited.
@@ -35,6 +36,11 @@ pub struct KeySet {
     pub id_token_signer: Arc<SigningKey>,
     /// `{"keys": [...]}`: next, current and retired keys, serialized once.
     pub jwks_json: Arc<str>,
+    /// Access tokens this set verified, by their text. Verifying a P-256
+    /// signature costs twice what signing does, and a resource server
+    /// introspects the same token many times. Expiry and revocation are still
+    /// judged on every use; a new key set starts empty.
+    verified_access_tokens: StoreCache<Arc<AccessTokenClaims>>,
 }
 
 /// The algorithms Tessera keeps a key set for.
@@ -74,6 +80,7 @@ impl KeySet {
             access_token_signer: signer(Algorithm::Es256)?,
             id_token_signer: signer(Algorithm::Rs256)?,
             jwks_json: json!({ "keys": published }).to_string().into(),
+            verified_access_tokens: StoreCache::default(),
         })
     }
 
@@ -152,7 +159,13 @@ impl KeySet {
     /// `none`, HMAC with a public key, or a foreign key never verify. Expiry and
     /// revocation are the caller's (the core's) to judge.
     pub fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
-        serde_json::from_slice(&self.verify_payload(token, ACCESS_TOKEN_TYP)?).ok()
+        if let Some(claims) = self.verified_access_tokens.get(token) {
+            return Some(AccessTokenClaims::clone(&claims));
+        }
+        let claims: AccessTokenClaims =
+            serde_json::from_slice(&self.verify_payload(token, ACCESS_TOKEN_TYP)?).ok()?;
+        self.verified_access_tokens.insert(token, Arc::new(claims.clone()));
+        Some(claims)
     }
 
     /// The claims of an ID token this server signed (expired ones included:

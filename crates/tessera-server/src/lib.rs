@@ -9,7 +9,6 @@
 //! [`routes::app`] for an in-process router.
 
 pub mod changes;
-pub mod client_cache;
 pub mod config;
 pub mod cookies;
 pub mod dialects;
@@ -21,6 +20,7 @@ pub mod refresh;
 pub mod registry;
 pub mod routes;
 pub mod state;
+pub mod store_cache;
 pub mod throttle;
 pub mod users;
 

@@ -11,11 +11,11 @@ use tessera_core::secret::SecretHash;
 use tessera_store::{Store, StoreError};
 
 use crate::changes::ChangeFeed;
-use crate::client_cache::ClientCache;
 use crate::dialects::Dialects;
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
+use crate::store_cache::StoreCache;
 use crate::throttle::LoginThrottle;
 
 /// The settings a running server takes from its configuration.
@@ -40,7 +40,9 @@ struct Inner {
     store: Arc<dyn Store>,
     /// Swapped whole when the keys change (rotation); readers never wait.
     keys: ArcSwap<KeySet>,
-    clients: ClientCache,
+    clients: StoreCache<Arc<Client>>,
+    /// Whether an access token (by `jti`) was revoked, for introspection and userinfo.
+    revocations: StoreCache<bool>,
     changes: ChangeFeed,
     settings: Settings,
     refresh_tokens: RefreshTokens,
@@ -61,7 +63,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 keys: ArcSwap::from_pointee(keys),
-                clients: ClientCache::default(),
+                clients: StoreCache::default(),
+                revocations: StoreCache::default(),
                 changes,
                 settings,
                 refresh_tokens,
@@ -88,13 +91,32 @@ impl AppState {
         self.inner.keys.store(Arc::new(keys));
     }
 
-    pub fn clients(&self) -> &ClientCache {
+    pub fn clients(&self) -> &StoreCache<Arc<Client>> {
         &self.inner.clients
+    }
+
+    pub fn revocations(&self) -> &StoreCache<bool> {
+        &self.inner.revocations
     }
 
     /// A client, from the cache where possible: the hot path's lookup.
     pub async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-        self.inner.clients.find(self.store(), client_id).await
+        let load = async { Ok(self.store().find_client(client_id).await?.map(Arc::new)) };
+        self.inner.clients.get_or_load(client_id, load).await
+    }
+
+    /// Whether the access token `jti` was revoked, from the cache where possible.
+    pub async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let load = async { Ok(Some(self.store().is_access_token_revoked(jti).await?)) };
+        Ok(self.inner.revocations.get_or_load(jti, load).await?.unwrap_or(false))
+    }
+
+    /// Revokes an access token until it expires; this server's own next
+    /// request already knows (other servers learn through `changes`).
+    pub async fn revoke_access_token(&self, jti: &str, expires_at: u64, now: u64) -> Result<(), StoreError> {
+        self.store().revoke_access_token(jti, expires_at, now).await?;
+        self.inner.revocations.clear();
+        Ok(())
     }
 
     /// Called after this server changed a client, so that its own next request

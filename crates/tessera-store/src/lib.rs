@@ -114,18 +114,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
     /// Marks the code consumed and returns it, in one statement: of any number
-    /// of concurrent calls, exactly one gets `Some`.
+    /// of concurrent calls, exactly one gets `Some`. The same statement records
+    /// the ids the tokens it leads to will carry, so that a replay racing the
+    /// redemption still finds what to revoke.
     async fn consume_code(
         &self,
         code_hash: &SecretHash,
         now: UnixTime,
+        will_issue: &IssuedFromCode,
     ) -> Result<Option<AuthorizationCode>, StoreError>;
-    /// Records the access token issued from a code.
-    async fn record_code_tokens(
-        &self,
-        code_hash: &SecretHash,
-        issued: &IssuedFromCode,
-    ) -> Result<(), StoreError>;
     /// For a code that was already consumed: the tokens issued from it.
     async fn find_tokens_of_consumed_code(
         &self,

@@ -110,11 +110,14 @@ pub struct RefreshTokenState {
 pub struct Generations {
     pub clients: i64,
     pub signing_keys: i64,
+    pub revocations: i64,
 }
 
 impl Generations {
     /// Whether every counter has reached `other`'s.
     pub fn covers(&self, other: &Generations) -> bool {
-        self.clients >= other.clients && self.signing_keys >= other.signing_keys
+        self.clients >= other.clients
+            && self.signing_keys >= other.signing_keys
+            && self.revocations >= other.revocations
     }
 }

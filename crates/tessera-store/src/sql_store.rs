@@ -408,37 +408,24 @@ macro_rules! sql_store {
                 &self,
                 code_hash: &tessera_core::secret::SecretHash,
                 now: tessera_core::UnixTime,
+                will_issue: &$crate::IssuedFromCode,
             ) -> Result<Option<tessera_core::authorize::AuthorizationCode>, $crate::StoreError> {
                 sqlx::query_as::<_, $crate::rows::CodeRow>(
-                    "UPDATE authorization_codes SET consumed_at = $1
+                    "UPDATE authorization_codes SET consumed_at = $1, access_token_jti = $3,
+                     access_token_expires_at = $4, refresh_family_id = $5
                      WHERE code_hash = $2 AND consumed_at IS NULL
                      RETURNING code_hash, client_id, user_id, redirect_uri, redirect_uri_given, scope,
                      code_challenge, code_challenge_method, nonce, auth_time, expires_at",
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(code_hash.as_bytes().to_vec())
+                .bind(&will_issue.access_token_jti)
+                .bind($crate::rows::to_db_time(will_issue.access_token_expires_at))
+                .bind(&will_issue.refresh_family_id)
                 .fetch_optional(&self.pool)
                 .await?
                 .map($crate::rows::CodeRow::into_code)
                 .transpose()
-            }
-
-            async fn record_code_tokens(
-                &self,
-                code_hash: &tessera_core::secret::SecretHash,
-                issued: &$crate::IssuedFromCode,
-            ) -> Result<(), $crate::StoreError> {
-                sqlx::query(
-                    "UPDATE authorization_codes SET access_token_jti = $1, access_token_expires_at = $2,
-                     refresh_family_id = $3 WHERE code_hash = $4",
-                )
-                .bind(&issued.access_token_jti)
-                .bind($crate::rows::to_db_time(issued.access_token_expires_at))
-                .bind(&issued.refresh_family_id)
-                .bind(code_hash.as_bytes().to_vec())
-                .execute(&self.pool)
-                .await?;
-                Ok(())
             }
 
             async fn find_tokens_of_consumed_code(
@@ -711,6 +698,7 @@ macro_rules! sql_store {
                     match topic.as_str() {
                         "clients" => generations.clients = generation,
                         "signing_keys" => generations.signing_keys = generation,
+                        "revocations" => generations.revocations = generation,
                         _ => {}
                     }
                 }

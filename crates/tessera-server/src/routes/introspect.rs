@@ -30,7 +30,7 @@ pub(super) async fn introspect(
     let answer = match state.keys().verify_access_token(&request.token) {
         Some(claims) => {
             let issuing_client = issuing_client(&state, &caller, &claims.client_id).await?;
-            let revoked = state.store().is_access_token_revoked(&claims.jti).await?;
+            let revoked = state.is_access_token_revoked(&claims.jti).await?;
             introspect_access_token(state.policy(), &caller, claims, issuing_client.as_deref(), revoked, now)
         }
         None => match state.store().find_refresh_token(&SecretHash::of(&request.token)).await? {

@@ -19,7 +19,7 @@ pub(super) async fn revoke(State(state): State<AppState>, form: OAuthForm) -> Re
     let now = unix_now();
     if let Some(claims) = state.keys().verify_access_token(&request.token) {
         if let Some(revocation) = revoke_access_token(&caller, claims, now)? {
-            state.store().revoke_access_token(&revocation.jti, revocation.expires_at, now).await?;
+            state.revoke_access_token(&revocation.jti, revocation.expires_at, now).await?;
             tracing::info!(client_id = %caller.client_id, jti = %revocation.jti, "access token revoked");
         }
     } else if let Some(found) = state.store().find_refresh_token(&SecretHash::of(&request.token)).await? {

@@ -115,12 +115,16 @@ async fn redeem_code(
 ) -> Result<Issued, ServerError> {
     let code_hash = SecretHash::of(&request.code);
     let now = unix_now();
-    let Some(code) = state.store().consume_code(&code_hash, now).await? else {
+    // The ids are chosen before the code is consumed and recorded by the same
+    // statement: a replay racing this redemption must find what to revoke.
+    let will_issue = IssuedFromCode {
+        access_token_jti: new_token_id()?,
+        access_token_expires_at: now + state.policy().access_token_lifetime,
+        refresh_family_id: Some(new_client_id()?),
+    };
+    let Some(code) = state.store().consume_code(&code_hash, now, &will_issue).await? else {
         if let Some(issued) = state.store().find_tokens_of_consumed_code(&code_hash).await? {
-            state
-                .store()
-                .revoke_access_token(&issued.access_token_jti, issued.access_token_expires_at, now)
-                .await?;
+            state.revoke_access_token(&issued.access_token_jti, issued.access_token_expires_at, now).await?;
             if let Some(family) = &issued.refresh_family_id {
                 state.store().revoke_refresh_family(family, now).await?;
             }
@@ -128,13 +132,14 @@ async fn redeem_code(
         }
         return Err(invalid_code());
     };
-    let grant = exchange_code(state.policy(), client, request, &code, now, new_token_id()?)?;
+    let grant =
+        exchange_code(state.policy(), client, request, &code, now, will_issue.access_token_jti.clone())?;
     ensure_user_active(state, &code.user_id).await.map_err(|_| invalid_code())?;
     let refresh = match issues_refresh_token(client, &grant.scope) {
         true => {
             let token = state.refresh_tokens().mint()?;
             let family = NewFamily {
-                family_id: new_client_id()?,
+                family_id: will_issue.refresh_family_id.clone().unwrap_or_default(),
                 client_id: client.client_id.clone(),
                 user_id: code.user_id.clone(),
                 scope: grant.scope.clone(),
@@ -142,19 +147,13 @@ async fn redeem_code(
             };
             let record = RefreshTokenRecord::first(&state.refresh_tokens().policy, &token, family, now);
             state.store().create_refresh_token(&record).await?;
-            Some((token, record.family_id))
+            Some(token)
         }
         false => None,
     };
-    let issued = IssuedFromCode {
-        access_token_jti: grant.claims.jti.clone(),
-        access_token_expires_at: grant.claims.exp,
-        refresh_family_id: refresh.as_ref().map(|(_, family)| family.clone()),
-    };
-    state.store().record_code_tokens(&code_hash, &issued).await?;
     let id_token = issues_id_token(&grant.scope)
         .then_some(IdTokenFacts { auth_time: code.auth_time, nonce: code.nonce });
-    Ok(Issued { grant, refresh_token: refresh.map(|(token, _)| token), id_token })
+    Ok(Issued { grant, refresh_token: refresh, id_token })
 }
 
 /// Rotates the refresh token (RFC 9700 §4.14.2): the first presentation wins;

@@ -24,7 +24,7 @@ pub(super) async fn userinfo(
     let claims = state.keys().verify_access_token(&token).ok_or_else(invalid)?;
     let now = unix_now();
     let live = claims.iss == state.issuer() && claims.nbf <= now && now < claims.exp;
-    if !live || state.store().is_access_token_revoked(&claims.jti).await? {
+    if !live || state.is_access_token_revoked(&claims.jti).await? {
         return Err(invalid());
     }
     let scope = ScopeSet::parse(&claims.scope).map_err(|_| invalid())?;

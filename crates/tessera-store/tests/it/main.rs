@@ -54,6 +54,7 @@ on_every_backend!(
     signing_key_rotation,
     client_changes_move_the_generation,
     migrations_are_listed,
+    revocations_move_their_generation,
     change_signals_wake_listeners,
     users,
     code_flow_records,

@@ -244,6 +244,15 @@ pub(crate) async fn client_changes_move_the_generation(store: &dyn Store) {
     assert!(store.change_generations().await.expect("generations").clients > updated.clients);
 }
 
+/// A new revocation moves the revocations counter (servers cache "not revoked").
+pub(crate) async fn revocations_move_their_generation(store: &dyn Store) {
+    let before = store.change_generations().await.expect("generations");
+    store.revoke_access_token("jti-1", 200, 100).await.expect("revoke");
+    let after = store.change_generations().await.expect("generations");
+    assert!(after.revocations > before.revocations);
+    assert_eq!((after.clients, after.signing_keys), (before.clients, before.signing_keys));
+}
+
 pub(crate) async fn migrations_are_listed(store: &dyn Store) {
     let applied = store.applied_migrations().await.expect("migrations");
     assert_eq!(applied.first().map(|(version, _)| *version), Some(1));
@@ -440,17 +449,26 @@ pub(crate) async fn code_flow_records(store: &dyn Store) {
         None,
         "not consumed yet"
     );
-    let consumed = store.consume_code(&original.code_hash, 50).await.expect("consume");
-    assert_eq!(consumed, Some(original.clone()));
-    assert_eq!(store.consume_code(&original.code_hash, 51).await.expect("consume again"), None);
     let issued = IssuedFromCode {
         access_token_jti: "jti-9".into(),
         access_token_expires_at: 3650,
         refresh_family_id: Some("fam-9".into()),
     };
-    store.record_code_tokens(&original.code_hash, &issued).await.expect("record");
-    assert_eq!(store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"), Some(issued));
-    assert_eq!(store.consume_code(&SecretHash::of("unknown"), 50).await.expect("consume"), None);
+    let consumed = store.consume_code(&original.code_hash, 50, &issued).await.expect("consume");
+    assert_eq!(consumed, Some(original.clone()));
+    // What the replay finds was recorded by the consuming statement itself.
+    assert_eq!(
+        store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"),
+        Some(issued.clone())
+    );
+    let other = IssuedFromCode { access_token_jti: "jti-other".into(), ..issued.clone() };
+    assert_eq!(store.consume_code(&original.code_hash, 51, &other).await.expect("consume again"), None);
+    assert_eq!(
+        store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"),
+        Some(issued.clone()),
+        "a losing consume records nothing"
+    );
+    assert_eq!(store.consume_code(&SecretHash::of("unknown"), 50, &issued).await.expect("consume"), None);
 }
 
 /// RFC 6749 §4.1.2: a code is used once, however many requests race for it.
@@ -461,15 +479,20 @@ pub(crate) async fn concurrent_redemption_consumes_a_code_once(store: &dyn Store
     let original = code("app-1", "u-1", "raced");
     store.create_code(&original).await.expect("code");
     let hash = &original.code_hash;
+    let will_issue = IssuedFromCode {
+        access_token_jti: "jti".into(),
+        access_token_expires_at: 99,
+        refresh_family_id: None,
+    };
     let outcomes = tokio::join!(
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
-        store.consume_code(hash, 60),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
+        store.consume_code(hash, 60, &will_issue),
     );
     let winners =
         [outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5, outcomes.6, outcomes.7]

@@ -133,6 +133,24 @@ async fn a_client_registered_at_one_replica_is_usable_at_the_other_until_deleted
     let at_b = replicas.post_with_basic(replicas.b.local("/token"), id, secret, &grant).await;
     assert_eq!(at_b.status(), StatusCode::OK, "B knows a client A registered a moment ago");
 
+    // B caches that a token is not revoked; A revokes it; B learns.
+    let token: Value = at_b.json().await.expect("json");
+    let token = token["access_token"].as_str().expect("access_token");
+    let introspect_at_b = || async {
+        let answer: Value = replicas
+            .post_with_basic(replicas.b.local("/introspect"), id, secret, &[("token", token)])
+            .await
+            .json()
+            .await
+            .expect("json");
+        answer["active"] == true
+    };
+    assert!(introspect_at_b().await);
+    let revoked =
+        replicas.post_with_basic(replicas.a.local("/revoke"), id, secret, &[("token", token)]).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    eventually("B sees the revocation made at A", || async { !introspect_at_b().await }).await;
+
     // B now has the client cached; A deletes it (RFC 7592).
     let management_path = format!("/register/{id}");
     let deleted = replicas
