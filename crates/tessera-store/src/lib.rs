@@ -123,13 +123,28 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
         will_issue: &IssuedFromCode,
     ) -> Result<Option<AuthorizationCode>, StoreError>;
-    /// For a code that was already consumed: the tokens issued from it.
-    async fn find_tokens_of_consumed_code(
+    /// For a code presented again: marks it replayed and returns the ids of
+    /// the tokens its redemption issues, in one statement. From then on
+    /// [`Store::create_refresh_token_from_code`] stores the family revoked, so
+    /// a redemption still under way cannot start a live one after the replay
+    /// revoked it.
+    async fn mark_code_replayed(
         &self,
         code_hash: &SecretHash,
+        now: UnixTime,
     ) -> Result<Option<IssuedFromCode>, StoreError>;
 
     async fn create_refresh_token(&self, record: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Stores the first refresh token of the family started by redeeming
+    /// `code_hash`: revoked already if the code was replayed meanwhile. One
+    /// statement, which on PostgreSQL locks the code's row: it and
+    /// `mark_code_replayed` take effect one after the other, never interleaved.
+    /// `false` if there is no such code.
+    async fn create_refresh_token_from_code(
+        &self,
+        record: &RefreshTokenRecord,
+        code_hash: &SecretHash,
+    ) -> Result<bool, StoreError>;
     /// Marks the presented token rotated and stores its successor (same family,
     /// scope, user and end; `successor_hash`, created `now`) in one transaction,
     /// so that of concurrent presentations exactly one rotates.

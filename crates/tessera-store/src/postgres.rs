@@ -62,4 +62,4 @@ impl ChangeSignals for Notifications {
     }
 }
 
-sql_store!(PostgresStore, sqlx::Postgres);
+sql_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE");

@@ -4,8 +4,10 @@
 //! only the migrations, in `migrations/<backend>`, differ.
 
 /// Implements `Store` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field.
+/// `$lock_row` is the row-locking clause of the backend (`FOR UPDATE` on
+/// PostgreSQL; SQLite has none, and needs none: it runs one writer at a time).
 macro_rules! sql_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $lock_row:literal) => {
         #[async_trait::async_trait]
         impl $crate::Store for $store {
             async fn ping(&self) -> Result<(), $crate::StoreError> {
@@ -428,14 +430,17 @@ macro_rules! sql_store {
                 .transpose()
             }
 
-            async fn find_tokens_of_consumed_code(
+            async fn mark_code_replayed(
                 &self,
                 code_hash: &tessera_core::secret::SecretHash,
+                now: tessera_core::UnixTime,
             ) -> Result<Option<$crate::IssuedFromCode>, $crate::StoreError> {
                 let row: Option<(Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
-                    "SELECT access_token_jti, access_token_expires_at, refresh_family_id FROM authorization_codes
-                     WHERE code_hash = $1 AND consumed_at IS NOT NULL",
+                    "UPDATE authorization_codes SET replayed_at = COALESCE(replayed_at, $1)
+                     WHERE code_hash = $2 AND consumed_at IS NOT NULL
+                     RETURNING access_token_jti, access_token_expires_at, refresh_family_id",
                 )
+                .bind($crate::rows::to_db_time(now))
                 .bind(code_hash.as_bytes().to_vec())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -447,6 +452,34 @@ macro_rules! sql_store {
                     }),
                     _ => None,
                 })
+            }
+
+            async fn create_refresh_token_from_code(
+                &self,
+                record: &tessera_core::grant::refresh::RefreshTokenRecord,
+                code_hash: &tessera_core::secret::SecretHash,
+            ) -> Result<bool, $crate::StoreError> {
+                // Revoked from birth when the code was replayed: the replay's
+                // revocation of the family came before the family existed.
+                let inserted = sqlx::query(concat!(
+                    "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
+                     created_at, expires_at, revoked_at)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, replayed_at FROM authorization_codes
+                     WHERE code_hash = $9",
+                    $lock_row
+                ))
+                .bind(record.token_hash.as_bytes().to_vec())
+                .bind(&record.family_id)
+                .bind(&record.client_id)
+                .bind(&record.user_id)
+                .bind(record.scope.to_string())
+                .bind($crate::rows::to_db_time(record.auth_time))
+                .bind($crate::rows::to_db_time(record.created_at))
+                .bind($crate::rows::to_db_time(record.expires_at))
+                .bind(code_hash.as_bytes().to_vec())
+                .execute(&self.pool)
+                .await?;
+                Ok(inserted.rows_affected() == 1)
             }
 
             async fn create_refresh_token(

@@ -43,4 +43,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite);
+sql_store!(SqliteStore, sqlx::Sqlite, "");

@@ -123,7 +123,7 @@ async fn redeem_code(
         refresh_family_id: Some(new_client_id()?),
     };
     let Some(code) = state.store().consume_code(&code_hash, now, &will_issue).await? else {
-        if let Some(issued) = state.store().find_tokens_of_consumed_code(&code_hash).await? {
+        if let Some(issued) = state.store().mark_code_replayed(&code_hash, now).await? {
             state.revoke_access_token(&issued.access_token_jti, issued.access_token_expires_at, now).await?;
             if let Some(family) = &issued.refresh_family_id {
                 state.store().revoke_refresh_family(family, now).await?;
@@ -146,7 +146,12 @@ async fn redeem_code(
                 auth_time: code.auth_time,
             };
             let record = RefreshTokenRecord::first(&state.refresh_tokens().policy, &token, family, now);
-            state.store().create_refresh_token(&record).await?;
+            // Replayed while this redemption ran: the family is stored revoked,
+            // as the access token's jti already is. RFC 6749 §4.1.2 still
+            // answers this first redemption; what it issued is dead.
+            if !state.store().create_refresh_token_from_code(&record, &code_hash).await? {
+                return Err(invalid_code());
+            }
             Some(token)
         }
         false => None,

@@ -300,6 +300,17 @@ async fn fifty_concurrent_redemptions_of_a_code_yield_one_token_response() {
     let statuses: Vec<u16> = responses.iter().map(|response| response.status().as_u16()).collect();
     assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|status| **status == 400).count(), 49, "{statuses:?}");
+
+    // The replays revoke everything the one redemption issued, however they
+    // interleaved with it: its access token and its refresh family.
+    let issued = responses.into_iter().find(|response| response.status() == 200).expect("the one success");
+    let issued: Value = issued.json().await.expect("json");
+    let access_token = issued["access_token"].as_str().expect("access token");
+    assert_eq!(flow.app.introspect(&flow.client_id, &flow.secret, access_token).await["active"], false);
+    let refresh_token = issued["refresh_token"].as_str().expect("refresh token");
+    let refreshed =
+        exchange(&flow, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await;
+    assert_eq!(error_of(refreshed).await, "invalid_grant");
 }
 
 #[tokio::test]

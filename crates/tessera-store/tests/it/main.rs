@@ -55,6 +55,7 @@ on_every_backend!(
     client_changes_move_the_generation,
     migrations_are_listed,
     revocations_move_their_generation,
+    a_replayed_code_starts_its_refresh_family_revoked,
     change_signals_wake_listeners,
     users,
     code_flow_records,

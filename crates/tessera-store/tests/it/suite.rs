@@ -445,9 +445,9 @@ pub(crate) async fn code_flow_records(store: &dyn Store) {
     let original = code("app-1", "u-1", "the-code");
     store.create_code(&original).await.expect("code");
     assert_eq!(
-        store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"),
+        store.mark_code_replayed(&original.code_hash, 40).await.expect("mark"),
         None,
-        "not consumed yet"
+        "not consumed yet: not a replay"
     );
     let issued = IssuedFromCode {
         access_token_jti: "jti-9".into(),
@@ -456,18 +456,10 @@ pub(crate) async fn code_flow_records(store: &dyn Store) {
     };
     let consumed = store.consume_code(&original.code_hash, 50, &issued).await.expect("consume");
     assert_eq!(consumed, Some(original.clone()));
-    // What the replay finds was recorded by the consuming statement itself.
-    assert_eq!(
-        store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"),
-        Some(issued.clone())
-    );
     let other = IssuedFromCode { access_token_jti: "jti-other".into(), ..issued.clone() };
     assert_eq!(store.consume_code(&original.code_hash, 51, &other).await.expect("consume again"), None);
-    assert_eq!(
-        store.find_tokens_of_consumed_code(&original.code_hash).await.expect("find"),
-        Some(issued.clone()),
-        "a losing consume records nothing"
-    );
+    // The replay finds what the consuming statement recorded, not the loser's ids.
+    assert_eq!(store.mark_code_replayed(&original.code_hash, 52).await.expect("mark"), Some(issued.clone()));
     assert_eq!(store.consume_code(&SecretHash::of("unknown"), 50, &issued).await.expect("consume"), None);
 }
 
@@ -592,4 +584,44 @@ pub(crate) async fn change_signals_wake_listeners(store: &dyn Store) {
         .await
         .expect("woken within 10 s")
         .expect("signal");
+}
+
+/// A replay marks its code; a redemption still under way then starts its
+/// refresh family revoked (one already started is the replay's to revoke).
+pub(crate) async fn a_replayed_code_starts_its_refresh_family_revoked(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("client");
+    store.create_user(&user("u-1", "alice")).await.expect("user");
+    let policy = RefreshPolicy { lifetime: 1000, reuse_grace: 0 };
+    let family = |id: &str| NewFamily {
+        family_id: id.into(),
+        client_id: "app-1".into(),
+        user_id: "u-1".into(),
+        scope: ScopeSet::parse("contact.read").expect("scope"),
+        auth_time: 1,
+    };
+    let will_issue = |jti: &str| IssuedFromCode {
+        access_token_jti: jti.into(),
+        access_token_expires_at: 99,
+        refresh_family_id: Some(format!("fam-{jti}")),
+    };
+
+    let first = code("app-1", "u-1", "first");
+    store.create_code(&first).await.expect("code");
+    store.consume_code(&first.code_hash, 10, &will_issue("a")).await.expect("consume").expect("consumed");
+    let record = RefreshTokenRecord::first(&policy, "rt-a", family("fam-a"), 10);
+    assert!(store.create_refresh_token_from_code(&record, &first.code_hash).await.expect("create"));
+    let live = store.find_refresh_token(&SecretHash::of("rt-a")).await.expect("find").expect("stored");
+    assert_eq!(live.revoked_at, None);
+
+    let second = code("app-1", "u-1", "second");
+    store.create_code(&second).await.expect("code");
+    store.consume_code(&second.code_hash, 10, &will_issue("b")).await.expect("consume").expect("consumed");
+    assert!(store.mark_code_replayed(&second.code_hash, 11).await.expect("mark").is_some());
+    let record = RefreshTokenRecord::first(&policy, "rt-b", family("fam-b"), 11);
+    assert!(store.create_refresh_token_from_code(&record, &second.code_hash).await.expect("create"));
+    let dead = store.find_refresh_token(&SecretHash::of("rt-b")).await.expect("find").expect("stored");
+    assert_eq!(dead.revoked_at, Some(11), "born revoked, at the replay's time");
+    let unknown = SecretHash::of("no-such-code");
+    assert!(!store.create_refresh_token_from_code(&record, &unknown).await.expect("create"));
 }

@@ -277,6 +277,16 @@ async fn single_use_holds_across_replicas_for_codes_and_refresh_tokens() {
             .expect("json");
         assert_eq!(introspected["active"], false);
     }
+    let refresh_token = issued[0]["refresh_token"].as_str().expect("refresh token");
+    let refreshed = replicas
+        .post_with_basic(
+            replicas.b.local("/token"),
+            &id,
+            &secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+        )
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::BAD_REQUEST, "its refresh family is revoked too");
 
     // A fresh family (session and consent remembered at A): rotated at B,
     // its successor revoked at A, then dead at B.
