@@ -6,7 +6,8 @@
 //! sends a `NOTIFY`; when one moved it clears the client cache or reloads the
 //! key set. A missed notification costs at most one poll interval. When the
 //! counters cannot be read the cache is cleared: stale clients are worse than
-//! slow ones. The watcher also performs scheduled key rotation.
+//! slow ones. The watcher also performs scheduled key rotation, and the
+//! store's background housekeeping (SQLite's WAL checkpoints).
 
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,9 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
             }
         }
         catch_up(&state).await;
+        if let Err(err) = state.store().checkpoint().await {
+            tracing::warn!(error = %err, "store checkpoint failed");
+        }
     }
 }
 

@@ -36,6 +36,9 @@ use tessera_core::user::User;
 pub trait Store: Send + Sync + 'static {
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Housekeeping a server runs in the background, off the request path:
+    /// on SQLite, moving the write-ahead log into the database file.
+    async fn checkpoint(&self) -> Result<(), StoreError>;
 
     /// Adds a scope; `Conflict` if the name is taken.
     async fn create_scope(&self, scope: &ScopeRecord) -> Result<(), StoreError>;

@@ -41,6 +41,11 @@ impl PostgresStore {
 const CHANGES_CHANNEL: &str = "tessera_changes";
 
 impl PostgresStore {
+    /// PostgreSQL checkpoints on its own.
+    async fn checkpoint_wal(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn listen_for_changes(&self) -> Result<Option<Box<dyn ChangeSignals>>, StoreError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANGES_CHANNEL).await?;

@@ -10,6 +10,10 @@ macro_rules! sql_store {
     ($store:ty, $db:ty, $lock_row:literal) => {
         #[async_trait::async_trait]
         impl $crate::Store for $store {
+            async fn checkpoint(&self) -> Result<(), $crate::StoreError> {
+                self.checkpoint_wal().await
+            }
+
             async fn ping(&self) -> Result<(), $crate::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())

@@ -54,6 +54,7 @@ on_every_backend!(
     signing_key_rotation,
     client_changes_move_the_generation,
     migrations_are_listed,
+    checkpoints_keep_what_was_written,
     revocations_move_their_generation,
     a_replayed_code_starts_its_refresh_family_revoked,
     change_signals_wake_listeners,

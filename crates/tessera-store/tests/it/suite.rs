@@ -253,6 +253,19 @@ pub(crate) async fn revocations_move_their_generation(store: &dyn Store) {
     assert_eq!((after.clients, after.signing_keys), (before.clients, before.signing_keys));
 }
 
+/// Background housekeeping runs beside writes and loses nothing.
+pub(crate) async fn checkpoints_keep_what_was_written(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    for n in 0..20 {
+        store
+            .create_client(&client(&format!("app-{n}"), "contact.read", "contact.read"))
+            .await
+            .expect("create");
+        store.checkpoint().await.expect("checkpoint");
+    }
+    assert_eq!(store.list_clients().await.expect("list").len(), 20);
+}
+
 pub(crate) async fn migrations_are_listed(store: &dyn Store) {
     let applied = store.applied_migrations().await.expect("migrations");
     assert_eq!(applied.first().map(|(version, _)| *version), Some(1));
