@@ -19,6 +19,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL runs concurrent writers well.
+    writer: PgPool,
 }
 
 impl PostgresStore {
@@ -33,7 +35,7 @@ impl PostgresStore {
             .await?;
         // Migrations take an advisory lock, so replicas starting together apply them once.
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { writer: pool.clone(), pool })
     }
 }
 

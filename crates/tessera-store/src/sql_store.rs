@@ -25,7 +25,7 @@ macro_rules! sql_store {
                     .bind(scope.name.as_str())
                     .bind(&scope.description)
                     .bind($crate::rows::to_db_time(scope.created_at))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .on_unique_violation(|| format!("scope `{}` already exists", scope.name))?;
                 Ok(())
@@ -43,7 +43,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_scope(&self, name: &str) -> Result<bool, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let holders: Vec<String> = sqlx::query_scalar(
                     "SELECT client_id FROM client_scopes WHERE scope = $1 ORDER BY client_id LIMIT 5",
                 )
@@ -64,7 +64,7 @@ macro_rules! sql_store {
                 client: &tessera_core::client::Client,
             ) -> Result<(), $crate::StoreError> {
                 use $crate::error::OnConstraint;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 $crate::rows::ClientRow::from_client(client)
                     .bind(sqlx::query(
                         "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
@@ -125,7 +125,7 @@ macro_rules! sql_store {
                 &self,
                 client: &tessera_core::client::Client,
             ) -> Result<bool, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let updated = $crate::rows::ClientRow::from_client(client)
                     .bind(sqlx::query(
                         "UPDATE clients SET name = $1, org_url = $2, secret_hash = $3, redirect_uris = $4,
@@ -151,7 +151,7 @@ macro_rules! sql_store {
             async fn delete_client(&self, client_id: &str) -> Result<bool, $crate::StoreError> {
                 let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
                     .bind(client_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(deleted.rows_affected() > 0)
             }
@@ -162,7 +162,7 @@ macro_rules! sql_store {
                 expires_at: tessera_core::UnixTime,
                 now: tessera_core::UnixTime,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at <= $1")
                     .bind($crate::rows::to_db_time(now))
                     .execute(&mut *tx)
@@ -198,7 +198,7 @@ macro_rules! sql_store {
                 .bind(token_hash.as_bytes().to_vec())
                 .bind($crate::rows::to_db_time(created_at))
                 .bind(expires_at.map($crate::rows::to_db_time))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .on_unique_violation(|| "registration token already exists".into())?;
                 Ok(())
@@ -226,7 +226,7 @@ macro_rules! sql_store {
                         "INSERT INTO users (username, email, email_verified, name, password_hash, disabled,
                          created_at, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     ))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .on_unique_violation(|| format!("user `{}` already exists", user.username))?;
                 Ok(())
@@ -272,7 +272,7 @@ macro_rules! sql_store {
                         "UPDATE users SET username = $1, email = $2, email_verified = $3, name = $4,
                          password_hash = $5, disabled = $6, created_at = $7 WHERE user_id = $8",
                     ))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .on_unique_violation(|| format!("user `{}` already exists", user.username))?;
                 Ok(updated.rows_affected() > 0)
@@ -286,7 +286,7 @@ macro_rules! sql_store {
                 .bind(&session.user_id)
                 .bind($crate::rows::to_db_time(session.auth_time))
                 .bind($crate::rows::to_db_time(session.expires_at))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -314,7 +314,7 @@ macro_rules! sql_store {
             ) -> Result<(), $crate::StoreError> {
                 sqlx::query("DELETE FROM sessions WHERE session_hash = $1")
                     .bind(session_hash.as_bytes().to_vec())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -334,7 +334,7 @@ macro_rules! sql_store {
                 .bind(client_id)
                 .bind(scope.to_string())
                 .bind($crate::rows::to_db_time(now))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -376,7 +376,7 @@ macro_rules! sql_store {
                 client_id: &str,
                 now: tessera_core::UnixTime,
             ) -> Result<bool, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let deleted = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)
@@ -405,7 +405,7 @@ macro_rules! sql_store {
                          redirect_uri_given, scope, code_challenge, code_challenge_method, nonce, auth_time,
                          expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     ))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -428,7 +428,7 @@ macro_rules! sql_store {
                 .bind(&will_issue.access_token_jti)
                 .bind($crate::rows::to_db_time(will_issue.access_token_expires_at))
                 .bind(&will_issue.refresh_family_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?
                 .map($crate::rows::CodeRow::into_code)
                 .transpose()
@@ -446,7 +446,7 @@ macro_rules! sql_store {
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(code_hash.as_bytes().to_vec())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
                 Ok(match row {
                     Some((Some(access_token_jti), Some(expires_at), refresh_family_id)) => Some($crate::IssuedFromCode {
@@ -481,7 +481,7 @@ macro_rules! sql_store {
                 .bind($crate::rows::to_db_time(record.created_at))
                 .bind($crate::rows::to_db_time(record.expires_at))
                 .bind(code_hash.as_bytes().to_vec())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(inserted.rows_affected() == 1)
             }
@@ -502,7 +502,7 @@ macro_rules! sql_store {
                 .bind($crate::rows::to_db_time(record.auth_time))
                 .bind($crate::rows::to_db_time(record.created_at))
                 .bind($crate::rows::to_db_time(record.expires_at))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -513,7 +513,7 @@ macro_rules! sql_store {
                 successor_hash: &tessera_core::secret::SecretHash,
                 now: tessera_core::UnixTime,
             ) -> Result<$crate::RefreshRotation, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let rotated = sqlx::query_as::<_, $crate::rows::RefreshRow>(
                     "UPDATE refresh_tokens SET rotated_at = $1
                      WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL
@@ -581,7 +581,7 @@ macro_rules! sql_store {
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(client_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(revoked.rows_affected())
             }
@@ -596,7 +596,7 @@ macro_rules! sql_store {
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(family_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(revoked.rows_affected() > 0)
             }
@@ -613,11 +613,11 @@ macro_rules! sql_store {
                 .bind(name)
                 .bind(candidate.to_vec())
                 .bind($crate::rows::to_db_time(now))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
                     .bind(name)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?)
             }
 
@@ -636,7 +636,7 @@ macro_rules! sql_store {
                 .bind(&key.private_key_der)
                 .bind($crate::rows::to_db_time(key.created_at))
                 .bind(key.activated_at.map($crate::rows::to_db_time))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -677,7 +677,7 @@ macro_rules! sql_store {
             ) -> Result<bool, $crate::StoreError> {
                 let now = $crate::rows::to_db_time(now);
                 let algorithm = successor.algorithm.as_str();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 // Conditional on the kid the caller saw: two rotations started
                 // together must not both rotate (one would skip a key).
                 let retired = sqlx::query(

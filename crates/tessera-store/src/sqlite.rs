@@ -16,7 +16,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// A [`Store`](crate::Store) on one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one writing connection. SQLite admits one writer at a time, and
+    /// writers that collide wait in its busy handler, which sleeps in steps of
+    /// up to 100 ms; queueing for this connection instead costs only the wait.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -37,9 +42,10 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0")
             // Keep the WAL file from staying large after a burst.
             .pragma("journal_size_limit", "67108864");
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        MIGRATOR.run(&writer).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 }
 
