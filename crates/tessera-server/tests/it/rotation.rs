@@ -16,14 +16,16 @@ async fn token_status(app: &TestApp, client_id: &str, secret: &str) -> u16 {
 async fn both_secrets_work_during_the_grace_period_then_only_the_new_one() {
     let app = TestApp::spawn().await;
     let (id, old) = app.confidential_client(&["contact.read"]).await;
+    // Expiry is in whole seconds, so a grace of 2 s is at least 1 s long:
+    // room for the cache to catch up and two requests, even on a busy machine.
     let new =
-        registry::rotate_secret(app.store(), &id, Duration::from_secs(1), unix_now()).await.expect("rotate");
+        registry::rotate_secret(app.store(), &id, Duration::from_secs(2), unix_now()).await.expect("rotate");
     app.caches_caught_up().await;
     assert_ne!(new, old);
     assert_eq!(token_status(&app, &id, &old).await, 200, "old secret within the grace period");
     assert_eq!(token_status(&app, &id, &new).await, 200, "new secret");
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(token_status(&app, &id, &old).await, 401, "old secret after the grace period");
     assert_eq!(token_status(&app, &id, &new).await, 200, "new secret after the grace period");
 }
