@@ -30,7 +30,7 @@ pub struct AccessTokenClaims {
 }
 
 /// A scope claim as a string, or as an array of scopes joined with spaces.
-fn space_delimited<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub fn space_delimited<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ScopeClaim {

@@ -42,22 +42,15 @@ pub(crate) struct WireClaims {
     sub: String,
     aud: Audience,
     client_id: String,
-    #[serde(default)]
-    scope: Option<ScopeClaim>,
+    /// Space-delimited, or an array (IdentityServer style, the `myp`
+    /// dialect): the core's reader takes both.
+    #[serde(default, deserialize_with = "tessera_core::token::space_delimited")]
+    scope: String,
     iat: u64,
     #[serde(default)]
     nbf: Option<u64>,
     exp: u64,
     jti: String,
-}
-
-/// `scope`: space-delimited (RFC 9068 §2.2.3) or, from IdentityServer-style
-/// issuers (the `myp` dialect), an array of strings.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ScopeClaim {
-    Text(String),
-    List(Vec<String>),
 }
 
 impl WireClaims {
@@ -78,14 +71,9 @@ impl WireClaims {
     }
 
     pub(crate) fn into_verified(self) -> VerifiedToken {
-        let scopes: Vec<String> = match self.scope {
-            None => Vec::new(),
-            Some(ScopeClaim::Text(text)) => {
-                text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-            }
-            Some(ScopeClaim::List(list)) => list.into_iter().filter(|s| !s.is_empty()).collect(),
-        };
-        let nbf = self.nbf.unwrap_or(self.iat);
+        let scopes: Vec<String> =
+            self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        let nbf = self.not_before();
         VerifiedToken {
             claims: AccessTokenClaims {
                 iss: self.iss,
