@@ -40,12 +40,22 @@ pub struct Client {
     pub default_scopes: ScopeSet,
     /// The resources (audiences) the client may ask tokens for.
     pub resources: Vec<Resource>,
+    /// Access tokens of this client live this long (seconds) instead of the
+    /// server's lifetime; never longer than it.
+    pub access_token_lifetime: Option<u64>,
+    /// The user who registered the client in the developer portal, if any.
+    pub owner: Option<String>,
     pub created_at: UnixTime,
 }
 
 impl Client {
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
+    }
+
+    /// Seconds an access token of this client lives under `policy`.
+    pub fn access_token_lifetime(&self, server_lifetime: u64) -> u64 {
+        self.access_token_lifetime.map_or(server_lifetime, |own| own.min(server_lifetime))
     }
 
     pub fn has_grant_type(&self, grant_type: GrantType) -> bool {

@@ -26,6 +26,8 @@ pub(crate) fn client(id: &str) -> Client {
         scopes: ScopeSet::default(),
         default_scopes: ScopeSet::default(),
         resources: vec![],
+        access_token_lifetime: None,
+        owner: None,
         created_at: 0,
     }
 }

@@ -115,6 +115,7 @@ mod tests {
             name: Some("Alice".into()),
             password_hash: "$argon2id$x".into(),
             disabled: false,
+            role: crate::user::Role::User,
             created_at: 0,
         };
         let scope = |raw: &str| ScopeSet::parse(raw).expect("scope");

@@ -37,7 +37,13 @@ pub struct ClientRegistration {
     /// Lets a confidential client use the code flow without PKCE, for legacy
     /// integrations; public clients always need PKCE.
     pub pkce_optional: bool,
+    /// Seconds, within [`ACCESS_TOKEN_LIFETIME_RANGE`]; `None` is the server's lifetime.
+    pub access_token_lifetime: Option<u64>,
 }
+
+/// What a client's own access-token lifetime may be, in seconds. The upper
+/// bound is the server's lifetime, applied when a token is issued.
+pub const ACCESS_TOKEN_LIFETIME_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
 
 /// Validates `registration` and builds the client record. `client_secret` is a
 /// freshly generated secret; only its hash is kept, and only for confidential clients.
@@ -112,6 +118,16 @@ pub fn register_client(
         }
     }
 
+    if let Some(lifetime) = registration.access_token_lifetime
+        && !ACCESS_TOKEN_LIFETIME_RANGE.contains(&lifetime)
+    {
+        return Err(metadata(format!(
+            "access_token_lifetime must be {} to {} seconds",
+            ACCESS_TOKEN_LIFETIME_RANGE.start(),
+            ACCESS_TOKEN_LIFETIME_RANGE.end()
+        )));
+    }
+
     Ok(Client {
         client_id,
         name,
@@ -129,6 +145,8 @@ pub fn register_client(
         scopes,
         default_scopes,
         resources,
+        access_token_lifetime: registration.access_token_lifetime,
+        owner: None,
         created_at: now,
     })
 }
@@ -158,6 +176,9 @@ pub fn reregister_client(
         previous_secret: existing.previous_secret.clone(),
         disabled: existing.disabled,
         registration_token_hash: existing.registration_token_hash.clone(),
+        owner: existing.owner.clone(),
+        // RFC 7592 metadata has no lifetime; an operator's choice stays.
+        access_token_lifetime: updated.access_token_lifetime.or(existing.access_token_lifetime),
         ..updated
     })
 }

@@ -79,6 +79,7 @@ impl AccessTokenGrant {
         now: UnixTime,
         token_id: String,
     ) -> AccessTokenGrant {
+        let lifetime = client.access_token_lifetime(policy.access_token_lifetime);
         let claims = AccessTokenClaims {
             iss: policy.issuer.clone(),
             sub: subject,
@@ -87,10 +88,10 @@ impl AccessTokenGrant {
             scope: scope.to_string(),
             iat: now,
             nbf: now,
-            exp: now + policy.access_token_lifetime,
+            exp: now + lifetime,
             jti: token_id,
         };
-        AccessTokenGrant { claims, scope, expires_in: policy.access_token_lifetime }
+        AccessTokenGrant { claims, scope, expires_in: lifetime }
     }
 }
 

@@ -17,7 +17,50 @@ pub struct User {
     /// A PHC string (`$argon2id$…`).
     pub password_hash: String,
     pub disabled: bool,
+    /// What the user may do in the admin console and API.
+    pub role: Role,
     pub created_at: UnixTime,
+}
+
+/// A user's standing in the admin console. Every user can log in to approve
+/// applications; developers also manage their own applications in the
+/// developer portal, and administrators manage everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Role {
+    #[default]
+    User,
+    Developer,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::User, Role::Developer, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Developer => "developer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Role, OAuthError> {
+        Role::ALL.into_iter().find(|role| role.as_str() == raw).ok_or_else(|| {
+            ErrorCode::InvalidRequest
+                .with(format!("unknown role `{}`; known: user, developer, admin", raw.escape_default()))
+        })
+    }
+
+    /// Whether the user may sign in to the console at all.
+    pub fn may_use_console(self) -> bool {
+        self != Role::User
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -103,6 +146,17 @@ mod tests {
     }
 
     #[test]
+    fn roles_round_trip_and_unknown_roles_are_refused() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert!(Role::parse("root").is_err());
+        assert!(Role::parse("Admin").is_err(), "role names are exact");
+        assert!(!Role::User.may_use_console());
+        assert!(Role::Developer.may_use_console() && Role::Admin.may_use_console());
+    }
+
+    #[test]
     fn profiles_and_passwords() {
         assert!(check_profile(Some("alice@example.com"), Some("Alice Liddell")).is_ok());
         assert!(check_profile(None, None).is_ok());
@@ -124,6 +178,7 @@ mod tests {
             name: None,
             password_hash: "$argon2id$secret-material".into(),
             disabled: false,
+            role: Role::User,
             created_at: 0,
         };
         assert!(!format!("{user:?}").contains("argon2id"));

@@ -23,6 +23,15 @@ pub enum ServerError {
     MethodNotAllowed(&'static str),
     #[error("not found")]
     NotFound,
+    /// An admin resource that does not exist or that the caller may not see.
+    #[error("{0}")]
+    Missing(String),
+    /// The admin console or API without valid credentials.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Authenticated, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -102,6 +111,23 @@ impl IntoResponse for ServerError {
                 axum::Json(json!({ "error": "not_found", "error_description": "no such endpoint" })),
             )
                 .into_response(),
+            ServerError::Missing(what) => oauth_json(StatusCode::NOT_FOUND, "not_found", &what),
+            ServerError::Unauthenticated => {
+                let mut response = oauth_json(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "send an admin API token as `Authorization: Bearer <token>`",
+                );
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"tessera-admin\""),
+                );
+                response
+            }
+            ServerError::Forbidden(why) => oauth_json(StatusCode::FORBIDDEN, "access_denied", &why),
+            ServerError::Store(StoreError::Conflict(what)) => {
+                oauth_json(StatusCode::CONFLICT, "conflict", &what)
+            }
             internal => {
                 tracing::error!(error = %internal, "internal error");
                 oauth_json(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal error")

@@ -8,6 +8,7 @@
 //! Entry points: [`Server::start`] then [`Server::run`] for a process, and
 //! [`routes::app`] for an in-process router.
 
+pub mod admin;
 pub mod changes;
 pub mod config;
 pub mod cookies;

@@ -31,7 +31,17 @@ pub async fn create_client(
     registration: ClientRegistration,
     now: UnixTime,
 ) -> Result<CreatedClient, ServerError> {
-    register_and_store(store, registration, None, now).await
+    register_and_store(store, registration, None, None, now).await
+}
+
+/// A client registered in the developer portal, owned by `owner` (a user id).
+pub async fn create_owned_client(
+    store: &dyn Store,
+    registration: ClientRegistration,
+    owner: Option<String>,
+    now: UnixTime,
+) -> Result<CreatedClient, ServerError> {
+    register_and_store(store, registration, None, owner, now).await
 }
 
 /// A client registered through RFC 7591, with its RFC 7592 registration access token.
@@ -47,7 +57,7 @@ pub async fn create_dynamic_client(
 ) -> Result<DynamicallyCreatedClient, ServerError> {
     let registration_access_token = new_client_secret()?;
     let token_hash = SecretHash::of(&registration_access_token);
-    let created = register_and_store(store, registration, Some(token_hash), now).await?;
+    let created = register_and_store(store, registration, Some(token_hash), None, now).await?;
     Ok(DynamicallyCreatedClient { created, registration_access_token })
 }
 
@@ -56,12 +66,14 @@ async fn register_and_store(
     store: &dyn Store,
     registration: ClientRegistration,
     registration_token_hash: Option<SecretHash>,
+    owner: Option<String>,
     now: UnixTime,
 ) -> Result<CreatedClient, ServerError> {
     let known_scopes = known_scopes(store).await?;
     let secret = new_client_secret()?;
     let mut client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
     client.registration_token_hash = registration_token_hash;
+    client.owner = owner;
     store.create_client(&client).await?;
     let client_secret = (!client.is_public()).then_some(secret);
     Ok(CreatedClient { client, client_secret })
@@ -73,12 +85,21 @@ pub async fn update_dynamic_client(
     existing: &Client,
     registration: ClientRegistration,
 ) -> Result<Client, ServerError> {
-    let known_scopes = known_scopes(store).await?;
-    let updated = reregister_client(existing, registration, &known_scopes)?;
+    let updated = reregistered(store, existing, registration).await?;
     if !store.update_client(&updated).await? {
         return Err(ErrorCode::InvalidToken.with("the client no longer exists").into());
     }
     Ok(updated)
+}
+
+/// `existing` with new metadata, checked against the registry but not stored.
+pub async fn reregistered(
+    store: &dyn Store,
+    existing: &Client,
+    registration: ClientRegistration,
+) -> Result<Client, ServerError> {
+    let known_scopes = known_scopes(store).await?;
+    Ok(reregister_client(existing, registration, &known_scopes)?)
 }
 
 /// Issues a new secret. The old one keeps working for `grace` (none if zero).
@@ -175,6 +196,10 @@ pub struct ClientView {
     pub scopes: Vec<String>,
     pub default_scopes: Vec<String>,
     pub resources: Vec<String>,
+    /// Seconds; `None` means the server's lifetime.
+    pub access_token_lifetime: Option<u64>,
+    /// The user id of the developer who registered it in the portal.
+    pub owner: Option<String>,
     pub created_at: UnixTime,
 }
 
@@ -198,6 +223,8 @@ impl From<&Client> for ClientView {
             scopes: strings(&mut client.scopes.iter().map(ToString::to_string)),
             default_scopes: strings(&mut client.default_scopes.iter().map(ToString::to_string)),
             resources: strings(&mut client.resources.iter().map(ToString::to_string)),
+            access_token_lifetime: client.access_token_lifetime,
+            owner: client.owner.clone(),
             created_at: client.created_at,
         }
     }

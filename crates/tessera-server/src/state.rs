@@ -10,6 +10,7 @@ use tessera_core::policy::TokenPolicy;
 use tessera_core::secret::SecretHash;
 use tessera_store::{Store, StoreError};
 
+use crate::admin::audit::AuditLog;
 use crate::changes::ChangeFeed;
 use crate::dialects::Dialects;
 use crate::keys::KeySet;
@@ -48,6 +49,7 @@ struct Inner {
     refresh_tokens: RefreshTokens,
     pages: Pages,
     throttle: LoginThrottle,
+    audit: AuditLog,
 }
 
 impl AppState {
@@ -59,8 +61,10 @@ impl AppState {
         pages: Pages,
         changes: ChangeFeed,
     ) -> AppState {
+        let audit = AuditLog::start(store.clone());
         AppState {
             inner: Arc::new(Inner {
+                audit,
                 store,
                 keys: ArcSwap::from_pointee(keys),
                 clients: StoreCache::default(),
@@ -139,6 +143,10 @@ impl AppState {
 
     pub fn pages(&self) -> &Pages {
         &self.inner.pages
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
     }
 
     pub fn throttle(&self) -> &LoginThrottle {

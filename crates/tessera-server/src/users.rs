@@ -6,7 +6,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::LazyLock;
-use tessera_core::user::{User, Username, check_new_password, check_profile};
+use tessera_core::user::{Role, User, Username, check_new_password, check_profile};
 use tessera_core::{ErrorCode, UnixTime};
 use tessera_store::Store;
 
@@ -21,6 +21,7 @@ pub struct NewUser {
     pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
+    pub role: Role,
 }
 
 impl std::fmt::Debug for NewUser {
@@ -42,6 +43,7 @@ pub async fn add_user(store: &dyn Store, new: NewUser, now: UnixTime) -> Result<
         name: new.name,
         password_hash: hash_password(new.password).await?,
         disabled: false,
+        role: new.role,
         created_at: now,
     };
     store.create_user(&user).await?;

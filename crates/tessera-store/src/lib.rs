@@ -16,8 +16,8 @@ mod sqlite;
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use records::{
-    Generations, IssuedFromCode, KeyState, RefreshRotation, RefreshTokenState, ScopeRecord, SessionRecord,
-    SigningKeyRecord,
+    AdminTokenRecord, AuditEvent, AuditOutcome, AuditQuery, ClientQuery, Generations, IssuedFromCode,
+    KeyState, RefreshRotation, RefreshTokenState, ScopeRecord, SessionRecord, SigningKeyRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -198,6 +198,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Migrations applied to this database, oldest first: (version, description).
     async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError>;
+
+    /// Clients matching `query`, newest first, and how many match in all.
+    async fn search_clients(&self, query: &ClientQuery) -> Result<(Vec<Client>, u64), StoreError>;
+
+    async fn create_admin_token(&self, token: &AdminTokenRecord) -> Result<(), StoreError>;
+    /// The unexpired token with this hash, recording that it was used at `now`.
+    async fn use_admin_token(
+        &self,
+        token_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<AdminTokenRecord>, StoreError>;
+    /// Every token, or those of one user.
+    async fn list_admin_tokens(&self, user_id: Option<&str>) -> Result<Vec<AdminTokenRecord>, StoreError>;
+    /// Deletes a token (only if it belongs to `user_id`, when given).
+    async fn delete_admin_token(&self, token_id: &str, user_id: Option<&str>) -> Result<bool, StoreError>;
+
+    /// Appends events to the audit trail, all or none.
+    async fn record_audit_events(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    async fn search_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Forgets events recorded before `before`; returns how many.
+    async fn prune_audit_events(&self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// Wake-ups from other processes' changes. A wake-up says only "look again":

@@ -121,3 +121,77 @@ impl Generations {
             && self.revocations >= other.revocations
     }
 }
+
+/// Which clients to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientQuery {
+    /// Only the clients this user registered.
+    pub owner: Option<String>,
+    /// Case-insensitive substring of the name or the client id.
+    pub text: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// A bearer token for the admin API, stored as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTokenRecord {
+    pub token_id: String,
+    pub token_hash: SecretHash,
+    /// The token acts as this user, with the user's role at the time of use.
+    pub user_id: String,
+    pub name: String,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+}
+
+/// Whether an audited action succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOutcome {
+    Success,
+    Failure,
+}
+
+impl AuditOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Success => "success",
+            AuditOutcome::Failure => "failure",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<AuditOutcome> {
+        [AuditOutcome::Success, AuditOutcome::Failure].into_iter().find(|outcome| outcome.as_str() == raw)
+    }
+}
+
+/// One entry of the audit trail: who did what to what, when, from where.
+/// Callers must never put a secret in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Assigned by the store; ignored when recording.
+    pub event_id: i64,
+    pub at: UnixTime,
+    /// `user:<username>`, `client:<client_id>`, `api-token:<id>` or `cli`.
+    pub actor: String,
+    /// Dotted, noun first: `client.created`, `token.issued`, `login.failed`.
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: AuditOutcome,
+    pub ip: Option<String>,
+    /// A JSON object with the action's particulars.
+    pub details: String,
+}
+
+/// Which audit events to read, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// An action, or a prefix of one ending in `.` (`client.`).
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    /// Only events older than this id (for paging).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}

@@ -14,9 +14,12 @@ use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
-use tessera_core::user::{User, Username};
+use tessera_core::user::{Role, User, Username};
 
-use crate::{KeyState, RefreshTokenState, ScopeRecord, SessionRecord, SigningKeyRecord, StoreError};
+use crate::{
+    AdminTokenRecord, AuditEvent, AuditOutcome, KeyState, RefreshTokenState, ScopeRecord, SessionRecord,
+    SigningKeyRecord, StoreError,
+};
 
 /// The columns of `clients`, in the order the insert and update statements bind them.
 #[derive(Debug, sqlx::FromRow)]
@@ -36,6 +39,8 @@ pub(crate) struct ClientRow {
     pub(crate) may_introspect_any_token: bool,
     pub(crate) registration_token_hash: Option<Vec<u8>>,
     pub(crate) require_pkce: bool,
+    pub(crate) owner_user_id: Option<String>,
+    pub(crate) access_token_lifetime: Option<i64>,
     pub(crate) client_id: String,
 }
 
@@ -54,6 +59,7 @@ pub(crate) struct UserRow {
     pub(crate) name: Option<String>,
     pub(crate) password_hash: String,
     pub(crate) disabled: bool,
+    pub(crate) role: String,
     pub(crate) created_at: i64,
     pub(crate) user_id: String,
 }
@@ -67,6 +73,7 @@ impl UserRow {
             name: user.name.clone(),
             password_hash: user.password_hash.clone(),
             disabled: user.disabled,
+            role: user.role.as_str().to_owned(),
             created_at: to_db_time(user.created_at),
             user_id: user.user_id.clone(),
         }
@@ -90,6 +97,7 @@ impl UserRow {
             .bind(self.name)
             .bind(self.password_hash)
             .bind(self.disabled)
+            .bind(self.role)
             .bind(self.created_at)
             .bind(self.user_id)
     }
@@ -103,6 +111,7 @@ impl UserRow {
             name: self.name,
             password_hash: self.password_hash,
             disabled: self.disabled,
+            role: Role::parse(&self.role).map_err(corrupt)?,
             created_at: from_db_time(self.created_at),
         })
     }
@@ -290,6 +299,8 @@ impl ClientRow {
             may_introspect_any_token: client.may_introspect_any_token,
             registration_token_hash: hash_bytes(client.registration_token_hash.as_ref()),
             require_pkce: client.require_pkce,
+            owner_user_id: client.owner.clone(),
+            access_token_lifetime: client.access_token_lifetime.map(to_db_time),
             client_id: client.client_id.clone(),
         }
     }
@@ -324,6 +335,8 @@ impl ClientRow {
             .bind(self.registration_token_hash)
             .bind(self.require_pkce)
             .bind(self.post_logout_redirect_uris)
+            .bind(self.owner_user_id)
+            .bind(self.access_token_lifetime)
             .bind(self.client_id)
     }
 
@@ -366,6 +379,8 @@ impl ClientRow {
             scopes: scopes.into_iter().collect::<ScopeSet>(),
             default_scopes: default_scopes.into_iter().collect::<ScopeSet>(),
             resources: parse_json_list(&self.resources, |raw| Resource::parse(raw).ok())?,
+            access_token_lifetime: self.access_token_lifetime.map(from_db_time),
+            owner: self.owner_user_id,
             created_at: from_db_time(self.created_at),
         })
     }
@@ -440,4 +455,75 @@ pub(crate) fn to_db_time(time: UnixTime) -> i64 {
 
 pub(crate) fn from_db_time(time: i64) -> UnixTime {
     u64::try_from(time).unwrap_or(0)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AdminTokenRow {
+    pub(crate) token_id: String,
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) user_id: String,
+    pub(crate) name: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) last_used_at: Option<i64>,
+}
+
+impl AdminTokenRow {
+    pub(crate) fn into_record(self) -> Result<AdminTokenRecord, StoreError> {
+        Ok(AdminTokenRecord {
+            token_hash: SecretHash::from_bytes(&self.token_hash)
+                .ok_or_else(|| StoreError::Corrupt("admin token hash length".into()))?,
+            token_id: self.token_id,
+            user_id: self.user_id,
+            name: self.name,
+            created_at: from_db_time(self.created_at),
+            expires_at: self.expires_at.map(from_db_time),
+            last_used_at: self.last_used_at.map(from_db_time),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub(crate) event_id: i64,
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) target: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) ip: Option<String>,
+    pub(crate) details: String,
+}
+
+impl AuditRow {
+    pub(crate) fn into_event(self) -> Result<AuditEvent, StoreError> {
+        Ok(AuditEvent {
+            event_id: self.event_id,
+            at: from_db_time(self.at),
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            outcome: AuditOutcome::parse(&self.outcome)
+                .ok_or_else(|| StoreError::Corrupt(format!("audit outcome `{}`", self.outcome)))?,
+            ip: self.ip,
+            details: self.details,
+        })
+    }
+}
+
+/// `text` as a LIKE operand, its wildcards escaped with `\`.
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// A LIKE pattern for "contains `text`", case-folded (compare with `lower(column)`).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    format!("%{}%", escape_like(&text.to_lowercase()))
 }

@@ -70,8 +70,8 @@ macro_rules! sql_store {
                         "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
                          created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
                          disabled, may_introspect_any_token, registration_token_hash, require_pkce,
-                         post_logout_redirect_uris, client_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                         post_logout_redirect_uris, owner_user_id, access_token_lifetime, client_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                     ))
                     .execute(&mut *tx)
                     .await
@@ -90,7 +90,7 @@ macro_rules! sql_store {
                     "SELECT name, org_url, secret_hash, redirect_uris, grant_types, resources,
                      created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
                      disabled, may_introspect_any_token, registration_token_hash, require_pkce,
-                     post_logout_redirect_uris, client_id
+                     post_logout_redirect_uris, owner_user_id, access_token_lifetime, client_id
                      FROM clients WHERE client_id = $1",
                 )
                 .bind(client_id)
@@ -132,7 +132,8 @@ macro_rules! sql_store {
                          grant_types = $5, resources = $6, created_at = $7, previous_secret_hash = $8,
                          previous_secret_expires_at = $9, token_endpoint_auth_method = $10, disabled = $11,
                          may_introspect_any_token = $12, registration_token_hash = $13, require_pkce = $14,
-                         post_logout_redirect_uris = $15 WHERE client_id = $16",
+                         post_logout_redirect_uris = $15, owner_user_id = $16, access_token_lifetime = $17
+                         WHERE client_id = $18",
                     ))
                     .execute(&mut *tx)
                     .await?;
@@ -224,7 +225,7 @@ macro_rules! sql_store {
                 $crate::rows::UserRow::from_user(user)
                     .bind(sqlx::query(
                         "INSERT INTO users (username, email, email_verified, name, password_hash, disabled,
-                         created_at, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         role, created_at, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     ))
                     .execute(&self.writer)
                     .await
@@ -270,7 +271,7 @@ macro_rules! sql_store {
                 let updated = $crate::rows::UserRow::from_user(user)
                     .bind(sqlx::query(
                         "UPDATE users SET username = $1, email = $2, email_verified = $3, name = $4,
-                         password_hash = $5, disabled = $6, created_at = $7 WHERE user_id = $8",
+                         password_hash = $5, disabled = $6, role = $7, created_at = $8 WHERE user_id = $9",
                     ))
                     .execute(&self.writer)
                     .await
@@ -755,6 +756,169 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await?)
             }
+
+            async fn search_clients(
+                &self,
+                query: &$crate::ClientQuery,
+            ) -> Result<(Vec<tessera_core::client::Client>, u64), $crate::StoreError> {
+                let pattern = query.text.as_deref().map($crate::rows::contains_pattern);
+                let filter = "FROM clients WHERE (CAST($1 AS TEXT) IS NULL OR owner_user_id = $1)
+                     AND (CAST($2 AS TEXT) IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR lower(client_id) LIKE $2 ESCAPE '\\')";
+                let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+                    .bind(query.owner.as_deref())
+                    .bind(pattern.as_deref())
+                    .fetch_one(&self.pool)
+                    .await?;
+                let ids: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT client_id {filter} ORDER BY created_at DESC, client_id LIMIT $3 OFFSET $4"
+                ))
+                .bind(query.owner.as_deref())
+                .bind(pattern.as_deref())
+                .bind(i64::from(query.limit))
+                .bind(i64::from(query.offset))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut clients = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(client) = self.find_client(&id).await? {
+                        clients.push(client);
+                    }
+                }
+                Ok((clients, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn create_admin_token(&self, token: &$crate::AdminTokenRecord) -> Result<(), $crate::StoreError> {
+                use $crate::error::OnConstraint;
+                sqlx::query(
+                    "INSERT INTO admin_api_tokens (token_id, token_hash, user_id, name, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&token.token_id)
+                .bind(token.token_hash.as_bytes().to_vec())
+                .bind(&token.user_id)
+                .bind(&token.name)
+                .bind($crate::rows::to_db_time(token.created_at))
+                .bind(token.expires_at.map($crate::rows::to_db_time))
+                .execute(&self.writer)
+                .await
+                .on_unique_violation(|| "admin token already exists".into())?;
+                Ok(())
+            }
+
+            async fn use_admin_token(
+                &self,
+                token_hash: &tessera_core::secret::SecretHash,
+                now: tessera_core::UnixTime,
+            ) -> Result<Option<$crate::AdminTokenRecord>, $crate::StoreError> {
+                let now = $crate::rows::to_db_time(now);
+                let row = sqlx::query_as::<_, $crate::rows::AdminTokenRow>(concat!(
+                    $crate::sql_store::ADMIN_TOKEN_SELECT!(),
+                    " WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
+                ))
+                .bind(token_hash.as_bytes().to_vec())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                // Once a minute is precise enough, and spares a write per request.
+                if row.last_used_at.is_none_or(|last| last < now - 60) {
+                    sqlx::query("UPDATE admin_api_tokens SET last_used_at = $1 WHERE token_id = $2")
+                        .bind(now)
+                        .bind(&row.token_id)
+                        .execute(&self.writer)
+                        .await?;
+                }
+                row.into_record().map(Some)
+            }
+
+            async fn list_admin_tokens(
+                &self,
+                user_id: Option<&str>,
+            ) -> Result<Vec<$crate::AdminTokenRecord>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::rows::AdminTokenRow>(concat!(
+                    $crate::sql_store::ADMIN_TOKEN_SELECT!(),
+                    " WHERE CAST($1 AS TEXT) IS NULL OR user_id = $1 ORDER BY created_at DESC, token_id"
+                ))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map($crate::rows::AdminTokenRow::into_record)
+                .collect()
+            }
+
+            async fn delete_admin_token(
+                &self,
+                token_id: &str,
+                user_id: Option<&str>,
+            ) -> Result<bool, $crate::StoreError> {
+                let deleted = sqlx::query(
+                    "DELETE FROM admin_api_tokens WHERE token_id = $1 AND (CAST($2 AS TEXT) IS NULL OR user_id = $2)",
+                )
+                .bind(token_id)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?;
+                Ok(deleted.rows_affected() > 0)
+            }
+
+            async fn record_audit_events(&self, events: &[$crate::AuditEvent]) -> Result<(), $crate::StoreError> {
+                let mut tx = self.writer.begin().await?;
+                for event in events {
+                    sqlx::query(
+                        "INSERT INTO audit_events (at, actor, action, target, outcome, ip, details)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind($crate::rows::to_db_time(event.at))
+                    .bind(&event.actor)
+                    .bind(&event.action)
+                    .bind(event.target.as_deref())
+                    .bind(event.outcome.as_str())
+                    .bind(event.ip.as_deref())
+                    .bind(&event.details)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn search_audit_events(
+                &self,
+                query: &$crate::AuditQuery,
+            ) -> Result<Vec<$crate::AuditEvent>, $crate::StoreError> {
+                // `client.` matches every client action; anything else is exact.
+                let action_pattern = query.action.as_deref().map(|action| match action.strip_suffix('.') {
+                    Some(prefix) => format!("{}.%", $crate::rows::escape_like(prefix)),
+                    None => $crate::rows::escape_like(action),
+                });
+                sqlx::query_as::<_, $crate::rows::AuditRow>(
+                    "SELECT event_id, at, actor, action, target, outcome, ip, details FROM audit_events
+                     WHERE (CAST($1 AS TEXT) IS NULL OR action LIKE $1 ESCAPE '\\')
+                       AND (CAST($2 AS TEXT) IS NULL OR actor = $2)
+                       AND (CAST($3 AS TEXT) IS NULL OR target = $3)
+                       AND (CAST($4 AS BIGINT) IS NULL OR event_id < $4)
+                     ORDER BY event_id DESC LIMIT $5",
+                )
+                .bind(action_pattern)
+                .bind(query.actor.as_deref())
+                .bind(query.target.as_deref())
+                .bind(query.before_id)
+                .bind(i64::from(query.limit))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map($crate::rows::AuditRow::into_event)
+                .collect()
+            }
+
+            async fn prune_audit_events(&self, before: tessera_core::UnixTime) -> Result<u64, $crate::StoreError> {
+                let pruned = sqlx::query("DELETE FROM audit_events WHERE at < $1")
+                    .bind($crate::rows::to_db_time(before))
+                    .execute(&self.writer)
+                    .await?;
+                Ok(pruned.rows_affected())
+            }
         }
 
         async fn insert_client_scopes(
@@ -790,10 +954,18 @@ macro_rules! key_select {
 /// The columns of a `UserRow`, shared by every user query.
 macro_rules! user_select {
     () => {
-        "SELECT username, email, email_verified, name, password_hash, disabled, created_at, user_id FROM users"
+        "SELECT username, email, email_verified, name, password_hash, disabled, role, created_at, user_id FROM users"
     };
 }
 
+/// The columns of an `AdminTokenRow`.
+macro_rules! admin_token_select {
+    () => {
+        "SELECT token_id, token_hash, user_id, name, created_at, expires_at, last_used_at FROM admin_api_tokens"
+    };
+}
+
+pub(crate) use admin_token_select as ADMIN_TOKEN_SELECT;
 pub(crate) use key_select as KEY_SELECT;
 pub(crate) use sql_store;
 pub(crate) use user_select as USER_SELECT;

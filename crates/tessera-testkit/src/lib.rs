@@ -240,6 +240,7 @@ impl TestApp {
             email: Some(format!("{username}@example.com")),
             email_verified: true,
             name: Some(format!("{username} Example")),
+            role: tessera_core::user::Role::User,
         };
         tessera_server::users::add_user(self.store(), new, unix_now()).await.expect("user added").user_id
     }

@@ -207,6 +207,10 @@ pub(crate) struct CreateClientArgs {
     /// Allow this client to introspect every token, not only its own (for resource servers).
     #[arg(long)]
     pub(crate) introspect_any_token: bool,
+    /// This client's access tokens live this long (1m to 24h), if shorter than
+    /// the server's `access_token_lifetime`.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub(crate) access_token_lifetime: Option<std::time::Duration>,
     /// PKCE for the code flow: required (default), or optional for a confidential
     /// client whose legacy integration never sends it.
     #[arg(long, value_enum, default_value_t)]

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tessera_core::registration::ClientRegistration;
+use tessera_core::user::Role;
 use tessera_server::config::{Config, Overrides};
 use tessera_server::registry::{self, ClientView};
 use tessera_server::users;
@@ -199,7 +200,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
     match command {
         UserCommand::Add { username, password_stdin: _, email, email_verified, name } => {
             let password = read_password()?;
-            let new = users::NewUser { username, password, email, email_verified, name };
+            let new = users::NewUser { username, password, email, email_verified, name, role: Role::User };
             let user = users::add_user(store.as_ref(), new, unix_now()).await?;
             println!("added user {} (id {})", user.username, user.user_id);
         }
@@ -380,6 +381,7 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
         token_endpoint_auth_method: None,
         may_introspect_any_token: args.introspect_any_token,
         pkce_optional: args.pkce == PkcePolicy::Optional,
+        access_token_lifetime: args.access_token_lifetime.map(|lifetime| lifetime.as_secs()),
     };
     let created = registry::create_client(store, registration, unix_now()).await?;
     let view = ClientView::from(&created.client);

@@ -65,6 +65,7 @@ impl ClientMetadata {
             token_endpoint_auth_method: self.token_endpoint_auth_method,
             may_introspect_any_token: false,
             pkce_optional: false,
+            access_token_lifetime: None,
         })
     }
 }

@@ -63,6 +63,9 @@ on_every_backend!(
     concurrent_redemption_consumes_a_code_once,
     refresh_token_rotation,
     concurrent_rotation_rotates_once,
+    client_search_and_owners,
+    admin_tokens,
+    audit_trail,
 );
 
 #[tokio::test]

@@ -11,10 +11,10 @@ use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
-use tessera_core::user::{User, Username};
+use tessera_core::user::{Role, User, Username};
 use tessera_store::{
-    IssuedFromCode, KeyState, RefreshRotation, ScopeRecord, SessionRecord, SigningKeyRecord, Store,
-    StoreError,
+    AdminTokenRecord, AuditEvent, AuditOutcome, AuditQuery, ClientQuery, IssuedFromCode, KeyState,
+    RefreshRotation, ScopeRecord, SessionRecord, SigningKeyRecord, Store, StoreError,
 };
 
 /// The OpenID Connect scopes every registry starts with.
@@ -62,6 +62,8 @@ fn client(id: &str, scopes: &str, defaults: &str) -> Client {
         scopes: ScopeSet::parse(scopes).expect("scopes"),
         default_scopes: ScopeSet::parse(defaults).expect("scopes"),
         resources: vec![Resource::parse("https://api.example.com").expect("resource")],
+        access_token_lifetime: Some(600),
+        owner: None,
         created_at: 42,
     }
 }
@@ -376,6 +378,7 @@ fn user(id: &str, username: &str) -> User {
         name: Some("Alice Liddell".into()),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         disabled: false,
+        role: Role::Developer,
         created_at: 3,
     }
 }
@@ -389,8 +392,13 @@ pub(crate) async fn users(store: &dyn Store) {
     let taken = store.create_user(&user("u-2", "alice")).await;
     assert!(matches!(taken, Err(StoreError::Conflict(ref m)) if m.contains("alice")), "{taken:?}");
 
-    let changed =
-        User { disabled: true, password_hash: "$argon2id$other".into(), email: None, ..alice.clone() };
+    let changed = User {
+        disabled: true,
+        password_hash: "$argon2id$other".into(),
+        email: None,
+        role: Role::Admin,
+        ..alice.clone()
+    };
     assert!(store.update_user(&changed).await.expect("update"));
     assert_eq!(store.find_user("u-1").await.expect("find"), Some(changed));
     assert!(!store.update_user(&user("ghost", "ghost")).await.expect("update missing"));
@@ -637,4 +645,118 @@ pub(crate) async fn a_replayed_code_starts_its_refresh_family_revoked(store: &dy
     assert_eq!(dead.revoked_at, Some(11), "born revoked, at the replay's time");
     let unknown = SecretHash::of("no-such-code");
     assert!(!store.create_refresh_token_from_code(&record, &unknown).await.expect("create"));
+}
+
+pub(crate) async fn client_search_and_owners(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_user(&user("u-dev", "dev")).await.expect("user");
+    for (id, name, created_at, owner) in [
+        ("c-1", "Payroll Sync", 10, Some("u-dev")),
+        ("c-2", "payroll 100%_done", 20, None),
+        ("c-3", "Invoices", 30, Some("u-dev")),
+    ] {
+        let client = Client {
+            name: name.into(),
+            created_at,
+            owner: owner.map(str::to_owned),
+            ..client(id, "contact.read", "contact.read")
+        };
+        store.create_client(&client).await.expect("create");
+    }
+    let ids =
+        |found: (Vec<Client>, u64)| (found.0.into_iter().map(|c| c.client_id).collect::<Vec<_>>(), found.1);
+    let all = ClientQuery { limit: 10, ..ClientQuery::default() };
+    assert_eq!(
+        ids(store.search_clients(&all).await.expect("all")),
+        (vec!["c-3".into(), "c-2".into(), "c-1".into()], 3)
+    );
+    let page = ClientQuery { limit: 1, offset: 1, ..all.clone() };
+    assert_eq!(ids(store.search_clients(&page).await.expect("page")), (vec!["c-2".into()], 3));
+    let text = ClientQuery { text: Some("PAYROLL".into()), ..all.clone() };
+    assert_eq!(ids(store.search_clients(&text).await.expect("text")), (vec!["c-2".into(), "c-1".into()], 2));
+    let wildcard = ClientQuery { text: Some("0%_".into()), ..all.clone() };
+    assert_eq!(ids(store.search_clients(&wildcard).await.expect("literal")), (vec!["c-2".into()], 1));
+    let by_id = ClientQuery { text: Some("c-1".into()), ..all.clone() };
+    assert_eq!(ids(store.search_clients(&by_id).await.expect("by id")), (vec!["c-1".into()], 1));
+    let owned = ClientQuery { owner: Some("u-dev".into()), ..all.clone() };
+    assert_eq!(
+        ids(store.search_clients(&owned).await.expect("owned")),
+        (vec!["c-3".into(), "c-1".into()], 2)
+    );
+    let found = store.find_client("c-1").await.expect("find").expect("exists");
+    assert_eq!((found.owner.as_deref(), found.access_token_lifetime), (Some("u-dev"), Some(600)));
+}
+
+pub(crate) async fn admin_tokens(store: &dyn Store) {
+    store.create_user(&user("u-a", "ann")).await.expect("user");
+    store.create_user(&user("u-b", "bea")).await.expect("user");
+    let token = |id: &str, user_id: &str, expires_at: Option<UnixTime>| AdminTokenRecord {
+        token_id: id.into(),
+        token_hash: SecretHash::of(id),
+        user_id: user_id.into(),
+        name: format!("token {id}"),
+        created_at: 100,
+        expires_at,
+        last_used_at: None,
+    };
+    store.create_admin_token(&token("t-1", "u-a", None)).await.expect("create");
+    store.create_admin_token(&token("t-2", "u-b", Some(200))).await.expect("create");
+    let used = store.use_admin_token(&SecretHash::of("t-1"), 150).await.expect("use").expect("live");
+    assert_eq!((used.token_id.as_str(), used.user_id.as_str()), ("t-1", "u-a"));
+    assert_eq!(store.use_admin_token(&SecretHash::of("t-2"), 200).await.expect("use"), None, "expired");
+    assert_eq!(store.use_admin_token(&SecretHash::of("nope"), 150).await.expect("use"), None);
+    let listed = store.list_admin_tokens(Some("u-a")).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(150), "use is recorded");
+    assert_eq!(store.list_admin_tokens(None).await.expect("list all").len(), 2);
+    assert!(!store.delete_admin_token("t-1", Some("u-b")).await.expect("delete"), "not bea's token");
+    assert!(store.delete_admin_token("t-1", Some("u-a")).await.expect("delete"));
+    assert_eq!(store.use_admin_token(&SecretHash::of("t-1"), 150).await.expect("use"), None, "deleted");
+}
+
+pub(crate) async fn audit_trail(store: &dyn Store) {
+    let event = |at: UnixTime, action: &str, target: &str| AuditEvent {
+        event_id: 0,
+        at,
+        actor: "user:ann".into(),
+        action: action.into(),
+        target: Some(target.into()),
+        outcome: if action.ends_with("refused") { AuditOutcome::Failure } else { AuditOutcome::Success },
+        ip: Some("192.0.2.7".into()),
+        details: r#"{"grant_type":"client_credentials"}"#.into(),
+    };
+    store
+        .record_audit_events(&[
+            event(10, "client.created", "c-1"),
+            event(20, "token.issued", "c-1"),
+            event(30, "token.refused", "c-2"),
+            event(40, "client.deleted", "c-1"),
+        ])
+        .await
+        .expect("record");
+    let actions = |events: Vec<AuditEvent>| events.into_iter().map(|e| e.action).collect::<Vec<_>>();
+    let all = AuditQuery { limit: 10, ..AuditQuery::default() };
+    let everything = store.search_audit_events(&all).await.expect("all");
+    assert_eq!(
+        actions(everything.clone()),
+        ["client.deleted", "token.refused", "token.issued", "client.created"]
+    );
+    assert_eq!(everything[1].outcome, AuditOutcome::Failure);
+    assert_eq!(everything[1].details, r#"{"grant_type":"client_credentials"}"#);
+    let prefix = AuditQuery { action: Some("client.".into()), ..all.clone() };
+    assert_eq!(
+        actions(store.search_audit_events(&prefix).await.expect("prefix")),
+        ["client.deleted", "client.created"]
+    );
+    let exact = AuditQuery { action: Some("token.issued".into()), ..all.clone() };
+    assert_eq!(actions(store.search_audit_events(&exact).await.expect("exact")), ["token.issued"]);
+    let target = AuditQuery { target: Some("c-2".into()), ..all.clone() };
+    assert_eq!(actions(store.search_audit_events(&target).await.expect("target")), ["token.refused"]);
+    let older = AuditQuery { before_id: Some(everything[1].event_id), limit: 1, ..all.clone() };
+    assert_eq!(actions(store.search_audit_events(&older).await.expect("page")), ["token.issued"]);
+    assert_eq!(store.prune_audit_events(30).await.expect("prune"), 2);
+    assert_eq!(
+        actions(store.search_audit_events(&all).await.expect("after prune")),
+        ["client.deleted", "token.refused"]
+    );
 }

@@ -1,0 +1,36 @@
+-- The admin console and API: roles, application owners, per-client token
+-- lifetimes, admin API tokens and the audit trail (PostgreSQL).
+ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'developer', 'admin'));
+
+ALTER TABLE clients
+    ADD COLUMN owner_user_id TEXT REFERENCES users (user_id) ON DELETE SET NULL,
+    ADD COLUMN access_token_lifetime BIGINT CHECK (access_token_lifetime > 0);
+CREATE INDEX clients_by_owner ON clients (owner_user_id, created_at);
+
+-- Bearer tokens for /admin/api, stored as SHA-256. A token acts as its user,
+-- with the user's role at the time of each request.
+CREATE TABLE admin_api_tokens (
+    token_id     TEXT PRIMARY KEY,
+    token_hash   BYTEA NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    user_id      TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT,
+    last_used_at BIGINT
+);
+CREATE INDEX admin_api_tokens_by_user ON admin_api_tokens (user_id);
+
+-- Who did what, when and from where. Never a secret.
+CREATE TABLE audit_events (
+    event_id BIGSERIAL PRIMARY KEY,
+    at       BIGINT NOT NULL,
+    actor    TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    target   TEXT,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+    ip       TEXT,
+    -- A JSON object.
+    details  TEXT NOT NULL
+);
+CREATE INDEX audit_events_by_time ON audit_events (at);
+CREATE INDEX audit_events_by_action ON audit_events (action, event_id);
