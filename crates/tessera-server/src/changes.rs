@@ -38,7 +38,12 @@ pub struct WatchSettings {
     /// Rotate keys that have signed this long; `None`: never on a schedule.
     pub rotation_interval: Option<Duration>,
     pub key_retention: Duration,
+    /// Audit events older than this are pruned (hourly).
+    pub audit_retention: Duration,
 }
+
+/// How often the audit trail is pruned.
+const AUDIT_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 impl AppState {
     /// Waits until this server's caches reflect every change committed to the
@@ -64,6 +69,7 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
         .rotation_interval
         .map(|interval| (interval / 10).clamp(Duration::from_secs(1), Duration::from_secs(60)));
     let mut last_rotation_check: Option<Instant> = None;
+    let mut last_audit_prune: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(settings.poll_interval) => {}
@@ -89,6 +95,15 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "scheduled key rotation failed"),
+            }
+        }
+        if last_audit_prune.is_none_or(|pruned| pruned.elapsed() >= AUDIT_PRUNE_EVERY) {
+            last_audit_prune = Some(Instant::now());
+            let before = unix_now().saturating_sub(settings.audit_retention.as_secs());
+            match state.store().prune_audit_events(before).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "audit events past their retention pruned"),
+                Err(err) => tracing::warn!(error = %err, "pruning the audit trail failed"),
             }
         }
         catch_up(&state).await;

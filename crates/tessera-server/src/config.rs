@@ -53,6 +53,12 @@ pub struct RawConfig {
     /// How long a browser stays signed in, e.g. "8h".
     #[serde(with = "humantime_serde")]
     pub session_lifetime: Duration,
+    /// How long an admin console sign-in lasts, e.g. "1h" (1m to 24h).
+    #[serde(with = "humantime_serde")]
+    pub admin_session_lifetime: Duration,
+    /// How long the audit trail keeps events, e.g. "90d".
+    #[serde(with = "humantime_serde")]
+    pub audit_retention: Duration,
     /// Accept `code_challenge_method=plain` (RFC 9700 advises against it).
     pub allow_plain_pkce: bool,
     /// `aud` of tokens when neither request nor client names a resource; defaults to the issuer.
@@ -124,6 +130,8 @@ impl Default for RawConfig {
             refresh_token_lifetime: Duration::from_secs(30 * 86_400),
             refresh_token_reuse_grace: Duration::ZERO,
             session_lifetime: Duration::from_secs(8 * 3600),
+            admin_session_lifetime: Duration::from_secs(3600),
+            audit_retention: Duration::from_secs(90 * 86_400),
             allow_plain_pkce: false,
             default_audience: None,
             tls: None,
@@ -163,6 +171,8 @@ pub struct Config {
     pub refresh_token_lifetime: Duration,
     pub refresh_token_reuse_grace: Duration,
     pub session_lifetime: Duration,
+    pub admin_session_lifetime: Duration,
+    pub audit_retention: Duration,
     pub allow_plain_pkce: bool,
     pub default_audience: Option<String>,
     pub tls: Option<TlsFiles>,
@@ -276,6 +286,12 @@ impl Config {
         if raw.session_lifetime < Duration::from_secs(60) {
             return Err(invalid("session_lifetime", "must be at least 1m"));
         }
+        if !(Duration::from_secs(60)..=Duration::from_secs(86_400)).contains(&raw.admin_session_lifetime) {
+            return Err(invalid("admin_session_lifetime", "must be 1m to 24h"));
+        }
+        if raw.audit_retention < Duration::from_secs(86_400) {
+            return Err(invalid("audit_retention", "must be at least 1d"));
+        }
         if let Some(audience) = &raw.default_audience
             && Url::parse(audience).is_err()
         {
@@ -348,6 +364,8 @@ impl Config {
             refresh_token_lifetime: raw.refresh_token_lifetime,
             refresh_token_reuse_grace: raw.refresh_token_reuse_grace,
             session_lifetime: raw.session_lifetime,
+            admin_session_lifetime: raw.admin_session_lifetime,
+            audit_retention: raw.audit_retention,
             allow_plain_pkce: raw.allow_plain_pkce,
             default_audience: raw.default_audience,
             tls: raw.tls.map(|tls| TlsFiles { cert: tls.cert, key: tls.key }),
@@ -372,6 +390,8 @@ impl Config {
             refresh_token_lifetime: Duration::from_secs(86_400),
             refresh_token_reuse_grace: Duration::ZERO,
             session_lifetime: Duration::from_secs(3600),
+            admin_session_lifetime: Duration::from_secs(3600),
+            audit_retention: Duration::from_secs(90 * 86_400),
             allow_plain_pkce: false,
             default_audience: None,
             tls: None,
@@ -414,6 +434,8 @@ const KNOWN_KEYS: &[&str] = &[
     "refresh_token_lifetime",
     "refresh_token_reuse_grace",
     "session_lifetime",
+    "admin_session_lifetime",
+    "audit_retention",
     "allow_plain_pkce",
     "default_audience",
     "tls",
@@ -425,7 +447,8 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 
 /// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).
-const OTHER_VARIABLES: &[&str] = &["TESSERA_CONFIG", "TESSERA_LOG"];
+const OTHER_VARIABLES: &[&str] =
+    &["TESSERA_CONFIG", "TESSERA_LOG", "TESSERA_ADMIN_USERNAME", "TESSERA_ADMIN_PASSWORD"];
 
 fn is_known_key(key: &str) -> bool {
     let top_level = key.split('.').next().unwrap_or(key);

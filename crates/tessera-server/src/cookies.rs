@@ -23,16 +23,35 @@ pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// A `Set-Cookie` value; `max_age` of zero deletes the cookie.
+/// A `Set-Cookie` value for the whole site; `max_age` of zero deletes the cookie.
 pub fn set_cookie(
     name: &str,
     value: &str,
     max_age_secs: u64,
     secure: bool,
 ) -> Result<HeaderValue, ServerError> {
+    set_scoped_cookie(name, value, CookieScope { path: "/", same_site: "Lax" }, max_age_secs, secure)
+}
+
+/// Where a cookie is sent: its path, and its `SameSite` rule.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieScope {
+    pub path: &'static str,
+    pub same_site: &'static str,
+}
+
+/// A `Set-Cookie` value sent only under `scope`; always `HttpOnly`.
+pub fn set_scoped_cookie(
+    name: &str,
+    value: &str,
+    scope: CookieScope,
+    max_age_secs: u64,
+    secure: bool,
+) -> Result<HeaderValue, ServerError> {
     let secure = if secure { "; Secure" } else { "" };
+    let CookieScope { path, same_site } = scope;
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
     ))
     .map_err(|_| ServerError::Internal("cookie value is not a valid header".into()))
 }

@@ -20,6 +20,7 @@ pub mod random;
 pub mod refresh;
 pub mod registry;
 pub mod routes;
+pub mod secret_box;
 pub mod state;
 pub mod store_cache;
 pub mod throttle;
@@ -45,6 +46,7 @@ use crate::changes::{ChangeFeed, WatchSettings};
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
+use crate::secret_box::SecretBox;
 use crate::state::{AppState, Settings};
 
 /// The current time, for the core's `now` arguments.
@@ -151,6 +153,7 @@ impl Server {
             },
             initial_access_token: config.initial_access_token.clone(),
             session_lifetime: config.session_lifetime.as_secs(),
+            admin_session_lifetime: config.admin_session_lifetime.as_secs(),
             secure_cookies: issuer.starts_with("https://"),
             dialects: config.dialects.clone(),
         };
@@ -159,12 +162,14 @@ impl Server {
             reuse_grace: config.refresh_token_reuse_grace.as_secs(),
         };
         let refresh_tokens = RefreshTokens::load(store.as_ref(), refresh_policy, unix_now()).await?;
-        let state =
-            AppState::new(store, keys, settings, refresh_tokens, Pages::new()?, ChangeFeed::new(loaded_at));
+        let secret_box = SecretBox::load(store.as_ref(), unix_now()).await?;
+        let changes = ChangeFeed::new(loaded_at);
+        let state = AppState::new(store, keys, settings, refresh_tokens, Pages::new()?, changes, secret_box);
         let watch_settings = WatchSettings {
             poll_interval: config.change_poll_interval,
             rotation_interval: config.signing_key_rotation_interval,
             key_retention: config.signing_key_retention,
+            audit_retention: config.audit_retention,
         };
         let router = routes::app(state.clone());
         Ok(Server { listener, router, issuer, tls, state, watch_settings })
@@ -187,7 +192,10 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let watcher = tokio::spawn(changes::watch(self.state.clone(), self.watch_settings));
         let _stop_watcher = AbortOnDrop(watcher);
-        serve(self.listener, self.tls, self.router, shutdown).await
+        let served = serve(self.listener, self.tls, self.router, shutdown).await;
+        // In-flight requests are done: write what they queued for the audit trail.
+        self.state.audit().flush().await;
+        served
     }
 }
 

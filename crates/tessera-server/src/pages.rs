@@ -25,6 +25,18 @@ impl Pages {
             ("error.html", include_str!("../templates/error.html")),
             ("logout.html", include_str!("../templates/logout.html")),
             ("applications.html", include_str!("../templates/applications.html")),
+            ("admin/base.html", include_str!("../templates/admin/base.html")),
+            ("admin/login.html", include_str!("../templates/admin/login.html")),
+            ("admin/error.html", include_str!("../templates/admin/error.html")),
+            ("admin/apps.html", include_str!("../templates/admin/apps.html")),
+            ("admin/app.html", include_str!("../templates/admin/app.html")),
+            ("admin/app_form.html", include_str!("../templates/admin/app_form.html")),
+            ("admin/delete_app.html", include_str!("../templates/admin/delete_app.html")),
+            ("admin/scopes.html", include_str!("../templates/admin/scopes.html")),
+            ("admin/users.html", include_str!("../templates/admin/users.html")),
+            ("admin/user.html", include_str!("../templates/admin/user.html")),
+            ("admin/activity.html", include_str!("../templates/admin/activity.html")),
+            ("admin/tokens.html", include_str!("../templates/admin/tokens.html")),
         ] {
             templates
                 .add_template(name, source)

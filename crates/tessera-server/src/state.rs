@@ -16,6 +16,7 @@ use crate::dialects::Dialects;
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
+use crate::secret_box::SecretBox;
 use crate::store_cache::StoreCache;
 use crate::throttle::LoginThrottle;
 
@@ -26,6 +27,8 @@ pub struct Settings {
     /// The configured RFC 7591 initial access token, if any.
     pub initial_access_token: Option<SecretHash>,
     pub session_lifetime: u64,
+    /// Seconds an admin console sign-in lasts.
+    pub admin_session_lifetime: u64,
     /// Whether cookies get `Secure`: always, except for an http (loopback) issuer.
     pub secure_cookies: bool,
     pub dialects: Dialects,
@@ -50,6 +53,7 @@ struct Inner {
     pages: Pages,
     throttle: LoginThrottle,
     audit: AuditLog,
+    secret_box: SecretBox,
 }
 
 impl AppState {
@@ -60,11 +64,13 @@ impl AppState {
         refresh_tokens: RefreshTokens,
         pages: Pages,
         changes: ChangeFeed,
+        secret_box: SecretBox,
     ) -> AppState {
         let audit = AuditLog::start(store.clone());
         AppState {
             inner: Arc::new(Inner {
                 audit,
+                secret_box,
                 store,
                 keys: ArcSwap::from_pointee(keys),
                 clients: StoreCache::default(),
@@ -143,6 +149,10 @@ impl AppState {
 
     pub fn pages(&self) -> &Pages {
         &self.inner.pages
+    }
+
+    pub fn secret_box(&self) -> &SecretBox {
+        &self.inner.secret_box
     }
 
     pub fn audit(&self) -> &AuditLog {

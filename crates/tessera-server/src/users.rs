@@ -58,6 +58,13 @@ pub async fn set_password(store: &dyn Store, username: &str, password: String) -
     Ok(())
 }
 
+pub async fn set_user_role(store: &dyn Store, username: &str, role: Role) -> Result<(), ServerError> {
+    let mut user = existing_user(store, username).await?;
+    user.role = role;
+    store.update_user(&user).await?;
+    Ok(())
+}
+
 pub async fn set_user_disabled(store: &dyn Store, username: &str, disabled: bool) -> Result<(), ServerError> {
     let mut user = existing_user(store, username).await?;
     user.disabled = disabled;

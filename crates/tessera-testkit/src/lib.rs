@@ -19,7 +19,8 @@ use tessera_core::registration::ClientRegistration;
 use tessera_server::config::Config;
 use tessera_server::registry::{self, CreatedClient};
 use tessera_server::state::AppState;
-use tessera_server::{Database, Server, open_store, unix_now};
+pub use tessera_server::unix_now;
+use tessera_server::{Database, Server, open_store};
 use tessera_store::Store;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -106,6 +107,11 @@ impl TestApp {
     /// The server's store, as a second connection would see it.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The running server's shared state (its audit log, caches and keys).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Waits until the server has seen every change made so far through
@@ -234,13 +240,23 @@ impl TestApp {
 impl TestApp {
     /// Adds an enabled user with a verified email; returns its user id.
     pub async fn add_user(&self, username: &str, password: &str) -> String {
+        self.add_user_with_role(username, password, tessera_core::user::Role::User).await
+    }
+
+    /// Adds an enabled user who holds `role` in the console; returns its user id.
+    pub async fn add_user_with_role(
+        &self,
+        username: &str,
+        password: &str,
+        role: tessera_core::user::Role,
+    ) -> String {
         let new = tessera_server::users::NewUser {
             username: username.into(),
             password: password.into(),
             email: Some(format!("{username}@example.com")),
             email_verified: true,
             name: Some(format!("{username} Example")),
-            role: tessera_core::user::Role::User,
+            role,
         };
         tessera_server::users::add_user(self.store(), new, unix_now()).await.expect("user added").user_id
     }

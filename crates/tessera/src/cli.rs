@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// Manage end users who log in at the authorization server.
     #[command(subcommand)]
     User(UserCommand),
+    /// Administrators of the console (/admin) and their admin API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Manage RFC 7591 initial access tokens for `POST /register`.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
@@ -64,6 +67,46 @@ pub(crate) enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Create an administrator (there is no default one). The password is read
+    /// from standard input. Example: `printf '%s\n' "$PW" | tessera admin create alice --password-stdin`
+    Create {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Admin API tokens (`Authorization: Bearer tsa_…` on /admin/api).
+    #[command(subcommand)]
+    Token(AdminTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminTokenCommand {
+    /// Create a token acting as USER (a developer or administrator) and print
+    /// it; it is shown only once. Example: `tessera admin token create --user alice --name ci`
+    Create {
+        #[arg(long)]
+        user: String,
+        /// What the token is for, shown in listings.
+        #[arg(long)]
+        name: String,
+        /// How long it stays valid, e.g. "90d" [default: until revoked].
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        expires_in: Option<std::time::Duration>,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Revoke a token by its id.
+    Revoke { token_id: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum UserCommand {
     /// Add a user; the password is read from standard input, never from arguments.
     Add {
@@ -91,6 +134,9 @@ pub(crate) enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Set what a user may do in the console: `user` (none), `developer` (their
+    /// own applications in the developer portal) or `admin` (everything).
+    Role { username: String, role: String },
     /// Stop a user from logging in.
     Disable { username: String },
     /// Let a disabled user log in again.

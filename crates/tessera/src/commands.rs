@@ -4,6 +4,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tessera_core::registration::ClientRegistration;
 use tessera_core::user::Role;
+use tessera_server::admin::bootstrap::{Bootstrap, create_admin, ensure_first_admin};
+use tessera_server::admin::service::create_token_for;
 use tessera_server::config::{Config, Overrides};
 use tessera_server::registry::{self, ClientView};
 use tessera_server::users;
@@ -11,8 +13,8 @@ use tessera_server::{Server, open_store, unix_now};
 use tessera_store::Store;
 
 use crate::cli::{
-    Cli, ClientCommand, Command, CreateClientArgs, KeysCommand, Output, PkcePolicy, RegistrationTokenCommand,
-    ScopeCommand, UserCommand,
+    AdminCommand, AdminTokenCommand, Cli, ClientCommand, Command, CreateClientArgs, KeysCommand, Output,
+    PkcePolicy, RegistrationTokenCommand, ScopeCommand, UserCommand,
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
@@ -45,6 +47,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             Command::Scope(command) => scope(&config, command).await,
             Command::RegistrationToken(command) => registration_token(&config, command).await,
             Command::User(command) => user(&config, command).await,
+            Command::Admin(command) => admin(&config, command).await,
             Command::Keys(command) => keys(&config, command).await,
             Command::Migrate { output } => migrate(&config, output).await,
         }
@@ -55,6 +58,7 @@ async fn serve(config: Config) -> Result<()> {
     let _flush_logs_on_exit = init_logging();
     let database = config.database.describe();
     let server = Server::start(config).await?;
+    bootstrap_admin_from_env(&server).await?;
     let issuer = server.issuer().to_owned();
     println!("Tessera is listening on {}", server.local_addr());
     println!("  issuer:    {issuer}");
@@ -65,6 +69,93 @@ async fn serve(config: Config) -> Result<()> {
     println!("  tessera scope add contact.read --description \"Read your contacts\"");
     println!("  tessera client create --name \"My app\" --scope contact.read");
     server.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `TESSERA_ADMIN_USERNAME` and `TESSERA_ADMIN_PASSWORD` create the first
+/// administrator, and are ignored once one exists.
+async fn bootstrap_admin_from_env(server: &Server) -> Result<()> {
+    let username = std::env::var("TESSERA_ADMIN_USERNAME").ok().filter(|name| !name.is_empty());
+    let password = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|password| !password.is_empty());
+    let (username, password) = match (username, password) {
+        (Some(username), Some(password)) => (username, password),
+        (None, None) => return Ok(()),
+        _ => bail!("set both TESSERA_ADMIN_USERNAME and TESSERA_ADMIN_PASSWORD, or neither"),
+    };
+    let state = server.state();
+    match ensure_first_admin(state.store(), &username, password)
+        .await
+        .context("cannot create the first administrator from TESSERA_ADMIN_USERNAME")?
+    {
+        Bootstrap::Created => println!("created the first administrator, {username}"),
+        Bootstrap::AlreadyHasAdmin => {
+            println!("an administrator exists; TESSERA_ADMIN_USERNAME and TESSERA_ADMIN_PASSWORD are ignored")
+        }
+    }
+    Ok(())
+}
+
+async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        AdminCommand::Create { username, password_stdin: _ } => {
+            let password = read_password()?;
+            let user = create_admin(store.as_ref(), &username, password).await.with_context(|| {
+                format!("cannot create administrator `{username}` (to promote an existing user: tessera user role {username} admin)")
+            })?;
+            println!("created administrator {} (id {})", user.username, user.user_id);
+            println!(
+                "Sign in at <issuer>/admin, or create an API token: tessera admin token create --user {} --name NAME",
+                user.username
+            );
+        }
+        AdminCommand::Token(AdminTokenCommand::Create { user, name, expires_in, output }) => {
+            let Some(holder) = store.find_user_by_username(&user).await? else {
+                bail!("no user named `{user}` (list them with `tessera user list`)");
+            };
+            let created = create_token_for(store.as_ref(), &holder, &name, expires_in).await?;
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    json!({ "token": created.token, "token_id": created.record.token_id, "expires_at": created.record.expires_at })
+                ),
+                Output::Text => println!("{}", created.token),
+            }
+        }
+        AdminCommand::Token(AdminTokenCommand::List { output }) => {
+            let tokens = store.list_admin_tokens(None).await?;
+            let users = store.list_users().await?;
+            let username = |user_id: &str| {
+                users.iter().find(|user| user.user_id == user_id).map_or("?", |user| user.username.as_str())
+            };
+            match output {
+                Output::Json => {
+                    let list: Vec<_> = tokens
+                        .iter()
+                        .map(|token| {
+                            json!({
+                                "token_id": token.token_id, "name": token.name, "user": username(&token.user_id),
+                                "created_at": token.created_at, "expires_at": token.expires_at,
+                                "last_used_at": token.last_used_at,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::Value::Array(list));
+                }
+                Output::Text => {
+                    for token in &tokens {
+                        println!("{}  {}  user={}", token.token_id, token.name, username(&token.user_id));
+                    }
+                }
+            }
+        }
+        AdminCommand::Token(AdminTokenCommand::Revoke { token_id }) => {
+            if !store.delete_admin_token(&token_id, None).await? {
+                bail!("no admin API token with id `{token_id}` (list them with `tessera admin token list`)");
+            }
+            println!("revoked admin API token {token_id}");
+        }
+    }
     Ok(())
 }
 
@@ -214,7 +305,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                             json!({
                                 "user_id": u.user_id, "username": u.username.as_str(), "email": u.email,
                                 "email_verified": u.email_verified, "name": u.name, "disabled": u.disabled,
-                                "created_at": u.created_at,
+                                "role": u.role.as_str(), "created_at": u.created_at,
                             })
                         })
                         .collect();
@@ -224,9 +315,10 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
                     for u in &users {
                         let state = if u.disabled { "  (disabled)" } else { "" };
                         println!(
-                            "{}  {}  {}{state}",
+                            "{}  {}  {}  {}{state}",
                             u.user_id,
                             u.username,
+                            u.role,
                             u.email.as_deref().unwrap_or("-")
                         );
                     }
@@ -236,6 +328,10 @@ async fn user(config: &Config, command: UserCommand) -> Result<()> {
         UserCommand::Passwd { username, password_stdin: _ } => {
             users::set_password(store.as_ref(), &username, read_password()?).await?;
             println!("changed the password of {username}");
+        }
+        UserCommand::Role { username, role } => {
+            users::set_user_role(store.as_ref(), &username, Role::parse(&role)?).await?;
+            println!("{username} is now {role}");
         }
         UserCommand::Disable { username } => {
             users::set_user_disabled(store.as_ref(), &username, true).await?;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bootstrap;
 pub mod service;
 
 pub use service::Actor;

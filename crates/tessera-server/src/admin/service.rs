@@ -130,10 +130,22 @@ pub async fn update_client(
     client_id: &str,
     registration: ClientRegistration,
 ) -> Result<Client, ServerError> {
-    check_privileged_metadata(actor, &registration)?;
     let existing = find_client(state, actor, client_id).await?;
-    let introspect_any_token = registration.may_introspect_any_token;
-    let pkce_optional = registration.pkce_optional;
+    // A developer's edit keeps what an administrator granted, and may not add to it.
+    let granted = |asked: bool, has: bool| {
+        if actor.is_admin() {
+            Ok(asked)
+        } else if asked && !has {
+            Err(ServerError::Forbidden(
+                "only administrators may let a client introspect every token or skip PKCE".into(),
+            ))
+        } else {
+            Ok(has)
+        }
+    };
+    let introspect_any_token =
+        granted(registration.may_introspect_any_token, existing.may_introspect_any_token)?;
+    let pkce_optional = granted(registration.pkce_optional, !existing.require_pkce)?;
     let lifetime = registration.access_token_lifetime;
     let mut updated = registry::reregistered(state.store(), &existing, registration).await?;
     if updated.is_public() && pkce_optional {

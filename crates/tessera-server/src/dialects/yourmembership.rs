@@ -75,6 +75,7 @@ async fn get_access_token(State(state): State<AppState>, request: Request, csv_s
         Err(err) => return error_response(err, Format::Json),
     };
     let mut grant = None;
+    let peer = crate::routes::extract::peer_ip(&request);
     let outcome = async {
         let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
             .await
@@ -82,7 +83,7 @@ async fn get_access_token(State(state): State<AppState>, request: Request, csv_s
         let body: GetAccessToken = serde_json::from_slice(&body).map_err(|err| {
             invalid(ErrorCode::InvalidRequest, "Body", &format!("the body must be a JSON object: {err}"))
         })?;
-        let form = translate(body, &mut grant)?;
+        let form = OAuthForm { peer, ..translate(body, &mut grant)? };
         Ok::<_, FieldError>(issue(&state, &form).await?)
     }
     .await;
@@ -157,7 +158,7 @@ fn translate(body: GetAccessToken, grant: &mut Option<GrantType>) -> Result<OAut
         }
     }
     let params = FormParams::parse(pairs.finish().as_bytes()).map_err(ServerError::from)?;
-    Ok(OAuthForm { params, authorization: None })
+    Ok(OAuthForm { params, authorization: None, peer: None })
 }
 
 /// Which request member an OAuth error is about.

@@ -8,6 +8,7 @@ use tessera_core::ErrorCode;
 use tessera_core::authorize::approved_scopes;
 use tessera_core::scope::{Scope, ScopeSet};
 
+use crate::admin::audit::Entry;
 use crate::error::ServerError;
 use crate::routes::authorize::{issue_code_and_redirect, redirect_error, signed_in_user};
 use crate::routes::login::submitted_request;
@@ -40,6 +41,7 @@ pub(super) async fn consent(
     request: Request,
 ) -> Result<Response, ServerError> {
     let headers: HeaderMap = request.headers().clone();
+    let peer = crate::routes::extract::peer_ip(&request);
     let body = axum::body::to_bytes(request.into_body(), CONSENT_BODY_LIMIT)
         .await
         .map_err(|_| ServerError::PayloadTooLarge(CONSENT_BODY_LIMIT))?;
@@ -59,6 +61,10 @@ pub(super) async fn consent(
         Some("allow") => {}
         Some("deny") => {
             tracing::info!(client_id = %pending.client.client_id, user_id = %user.user_id, "consent denied");
+            let entry = Entry::new(format!("user:{}", user.username), "consent.denied")
+                .target(&pending.client.client_id)
+                .ip(peer);
+            state.audit().record(entry).await;
             return redirect_error(
                 &state,
                 &pending.request,
@@ -78,5 +84,10 @@ pub(super) async fn consent(
         .cloned()
         .collect();
     state.store().save_consent(&user.user_id, &pending.client.client_id, &remembered, unix_now()).await?;
+    let entry = Entry::new(format!("user:{}", user.username), "consent.granted")
+        .target(&pending.client.client_id)
+        .ip(peer)
+        .detail("scope", approved.to_string());
+    state.audit().record(entry).await;
     issue_code_and_redirect(&state, &pending.request, &user, approved, session.auth_time).await
 }

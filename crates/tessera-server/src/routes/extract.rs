@@ -18,6 +18,8 @@ pub(crate) const FORM_BODY_LIMIT: usize = 16 * 1024;
 pub(crate) struct OAuthForm {
     pub(crate) params: FormParams,
     pub(crate) authorization: Option<String>,
+    /// The peer's address, for the audit trail.
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for OAuthForm {
@@ -49,10 +51,11 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             ),
             None => None,
         };
+        let peer = peer_ip(&request);
         let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
             .await
             .map_err(|_| ServerError::PayloadTooLarge(FORM_BODY_LIMIT))?;
-        Ok(OAuthForm { params: FormParams::parse(&body)?, authorization })
+        Ok(OAuthForm { params: FormParams::parse(&body)?, authorization, peer })
     }
 }
 
@@ -97,4 +100,9 @@ impl FromRequestParts<AppState> for PageQuery {
             .map(PageQuery)
             .map_err(|err| state.pages().error(&err))
     }
+}
+
+/// The address of the peer that sent `request`, when the server recorded it.
+pub(crate) fn peer_ip(request: &Request) -> Option<std::net::IpAddr> {
+    request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
 }

@@ -12,6 +12,7 @@ use tessera_core::request::FormParams;
 use tessera_core::secret::SecretHash;
 use tessera_store::SessionRecord;
 
+use crate::admin::audit::Entry;
 use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
 use crate::error::ServerError;
 use crate::random::random_token;
@@ -52,6 +53,12 @@ pub(super) async fn login(
     let Some(user) = users::check_credentials(state.store(), username, password).await? else {
         state.throttle().record_failure(username, &ip, now);
         tracing::info!(%ip, "login failed");
+        let entry =
+            Entry::new(format!("user:{}", username.chars().take(64).collect::<String>()), "login.failed")
+                .detail("surface", "account")
+                .ip(Some(peer.ip()))
+                .failed();
+        state.audit().record(entry).await;
         let message = "The username or password is incorrect.";
         return login_page(&state, &headers, pending, Some(message), StatusCode::OK);
     };
@@ -71,6 +78,10 @@ pub(super) async fn login(
     };
     state.store().create_session(&session).await?;
     tracing::info!(user_id = %user.user_id, "user signed in");
+    let entry = Entry::new(format!("user:{}", user.username), "login.succeeded")
+        .detail("surface", "account")
+        .ip(Some(peer.ip()));
+    state.audit().record(entry).await;
 
     // Resume the request (it must not ask for a login again), or go to the account page.
     let target = match &resume {

@@ -1,9 +1,11 @@
 //! The HTTP surface: which path goes to which handler, and the layers around them.
 
 mod account;
+mod admin_api;
 pub(crate) mod authorize;
 mod client_auth;
 mod consent;
+mod console;
 mod discovery;
 pub(crate) mod extract;
 pub(crate) mod health;
@@ -46,6 +48,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(crate::dialects::routes(&state.settings().dialects))
+        .merge(admin_api::routes())
+        .merge(console::routes())
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use tessera_core::client::{Client, GrantType};
+use tessera_core::client_auth::presented_credentials;
 use tessera_core::grant::authorization_code::exchange_code;
 use tessera_core::grant::client_credentials::grant_client_credentials;
 use tessera_core::grant::refresh::{
@@ -20,6 +21,7 @@ use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
 use tessera_core::{ErrorCode, UnixTime};
 use tessera_store::{IssuedFromCode, RefreshRotation};
 
+use crate::admin::audit::Entry;
 use crate::dialects::Dialect;
 use crate::error::{ServerError, no_store};
 use crate::random::{new_client_id, new_token_id};
@@ -68,6 +70,9 @@ pub(crate) struct IssuedTokens {
     pub(crate) id_token: Option<String>,
     /// `sub`: the user for the user grants, the client for client_credentials.
     pub(crate) subject: String,
+    pub(crate) client_id: String,
+    /// The access token's `jti`.
+    pub(crate) jti: String,
 }
 
 pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
@@ -84,8 +89,46 @@ pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Res
 }
 
 /// The token endpoint's whole decision for a standard request: authenticate
-/// the client, run the grant, persist what must be single use, sign.
+/// the client, run the grant, persist what must be single use, sign. Every
+/// outcome goes to the audit trail (queued: the response does not wait).
 pub(crate) async fn issue(state: &AppState, form: &OAuthForm) -> Result<IssuedTokens, ServerError> {
+    let outcome = decide(state, form).await;
+    state.audit().record(grant_audit_entry(form, &outcome)).await;
+    outcome
+}
+
+/// Who asked for what, and what they got or why not; never a credential.
+fn grant_audit_entry(form: &OAuthForm, outcome: &Result<IssuedTokens, ServerError>) -> Entry {
+    match outcome {
+        Ok(issued) => Entry::new(format!("client:{}", issued.client_id), "token.issued")
+            .target(&issued.client_id)
+            .ip(form.peer)
+            .detail("grant_type", issued.grant_type.as_str())
+            .detail("scope", issued.scope.as_str())
+            .detail("sub", issued.subject.as_str())
+            .detail("jti", issued.jti.as_str()),
+        Err(err) => {
+            // The claimed id, which may name no client: bounded, and shown escaped.
+            let claimed = presented_credentials(form.authorization.as_deref(), &form.params)
+                .map(|presented| presented.client_id.chars().take(200).collect::<String>())
+                .unwrap_or_else(|_| "unknown".into());
+            let code = match err {
+                ServerError::OAuth(err) => err.code.as_str(),
+                _ => "server_error",
+            };
+            let grant_type: String =
+                form.params.get("grant_type").unwrap_or_default().chars().take(64).collect();
+            Entry::new(format!("client:{claimed}"), "token.refused")
+                .target(claimed)
+                .ip(form.peer)
+                .failed()
+                .detail("grant_type", grant_type)
+                .detail("error", code)
+        }
+    }
+}
+
+async fn decide(state: &AppState, form: &OAuthForm) -> Result<IssuedTokens, ServerError> {
     let request = TokenRequest::parse(&form.params)?;
     let client = authenticate_client(state, form).await?;
     let grant_type = request.grant_type();
@@ -246,5 +289,7 @@ fn sign(state: &AppState, grant_type: GrantType, issued: Issued) -> Result<Issue
         refresh_token: issued.refresh_token,
         id_token,
         subject: issued.grant.claims.sub,
+        client_id: issued.grant.claims.client_id,
+        jti: issued.grant.claims.jti,
     })
 }

@@ -1,8 +1,11 @@
 //! End-to-end tests: a real server on a random port, real HTTP clients.
 
 mod account;
+mod audit;
+mod admin_api;
 mod client_credentials;
 mod code_flow;
+mod console;
 mod dialects;
 mod discovery;
 mod introspection;

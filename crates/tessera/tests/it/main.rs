@@ -1,5 +1,6 @@
 //! Tests of the `tessera` binary itself, each in a fresh temporary directory.
 
+mod admin;
 mod client;
 mod proxy;
 mod replicas;

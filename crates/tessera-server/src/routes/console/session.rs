@@ -1,0 +1,212 @@
+//! Console sign-in: the session cookie, the extractor every page uses, and
+//! the login and logout forms.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use tessera_core::secret::SecretHash;
+use tessera_store::SessionRecord;
+
+use super::form::ConsoleForm;
+use super::page::{CONSOLE_COOKIES, render_bare};
+use crate::admin::Actor;
+use crate::admin::audit::Entry;
+use crate::admin::auth::{console_user, peer_ip};
+use crate::cookies::{csrf_matches, csrf_token, read_cookie, set_scoped_cookie};
+use crate::error::ServerError;
+use crate::random::random_token;
+use crate::state::AppState;
+use crate::{unix_now, users};
+
+const CONSOLE_SESSION_COOKIE: &str = "tessera_admin";
+
+/// A signed-in developer or administrator, and the CSRF token for the page's forms.
+pub(crate) struct ConsoleActor {
+    pub(crate) actor: Actor,
+    pub(crate) csrf: String,
+    /// Set when the browser had no CSRF cookie yet.
+    pub(crate) csrf_cookie: Option<HeaderValue>,
+    headers: HeaderMap,
+}
+
+impl ConsoleActor {
+    /// Whether a submitted form carries this browser's CSRF token.
+    pub(crate) fn check_csrf(&self, state: &AppState, form: &ConsoleForm) -> Result<(), Response> {
+        if csrf_matches(&self.headers, form.get("csrf")) {
+            return Ok(());
+        }
+        let heading = "The form expired";
+        let message = "Reload the page and try again.";
+        Err(super::page::render(
+            state,
+            self,
+            "admin/error.html",
+            "",
+            StatusCode::FORBIDDEN,
+            context! { heading, message },
+        ))
+    }
+
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+impl FromRequestParts<AppState> for ConsoleActor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ConsoleActor, Response> {
+        let to_login = || {
+            let path = parts.uri.path_and_query().map_or("/admin", |path| path.as_str());
+            let next = if parts.method == axum::http::Method::GET { path } else { "/admin" };
+            let query: String =
+                form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+            Redirect::to(&format!("/admin/login?{query}")).into_response()
+        };
+        let Some(session_id) = read_cookie(&parts.headers, CONSOLE_SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let store = state.store();
+        let session = store
+            .find_session(&SecretHash::of(&session_id), unix_now())
+            .await
+            .map_err(|err| ServerError::from(err).into_response())?;
+        let Some(session) = session else { return Err(to_login()) };
+        let user =
+            store.find_user(&session.user_id).await.map_err(|err| ServerError::from(err).into_response())?;
+        // Read afresh on every request: a demoted or disabled account loses the console at once.
+        let Some(user) = console_user(user) else { return Err(to_login()) };
+        let (csrf, csrf_cookie) = csrf_token(&parts.headers, state.settings().secure_cookies)
+            .map_err(IntoResponse::into_response)?;
+        Ok(ConsoleActor {
+            actor: Actor { user, token_id: None, ip: peer_ip(parts) },
+            csrf,
+            csrf_cookie,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Only a console path, so the login form cannot be made to send anyone elsewhere.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(next) if next.starts_with("/admin") && !next.starts_with("//") && !next.contains('\\') => next,
+        _ => "/admin/apps",
+    }
+}
+
+/// `GET /admin/login`.
+pub(crate) async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, ServerError> {
+    login_form(&state, &headers, safe_next(query.next.as_deref()), "", None, StatusCode::OK)
+}
+
+fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, ServerError> {
+    let (csrf, cookie) = csrf_token(headers, state.settings().secure_cookies)?;
+    let mut response =
+        render_bare(state, "admin/login.html", status, context! { csrf, next, username, error });
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// `POST /admin/login`.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: ConsoleForm,
+) -> Result<Response, ServerError> {
+    let ip = Some(peer.ip());
+    let next = safe_next(form.get("next")).to_owned();
+    let username = form.get("username").unwrap_or_default().to_owned();
+    if !csrf_matches(&headers, form.get("csrf")) {
+        let message = "The form expired. Sign in again.";
+        return login_form(&state, &headers, &next, &username, Some(message), StatusCode::FORBIDDEN);
+    }
+    let ip_text = ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let now = unix_now();
+    if state.throttle().is_blocked(&username, &ip_text, now) {
+        let message = "Too many failed attempts. Wait a few minutes and try again.";
+        return login_form(&state, &headers, &next, &username, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let password = form.raw("password").unwrap_or_default().to_owned();
+    let user = users::check_credentials(state.store(), &username, password).await?;
+    let Some(user) = console_user(user) else {
+        state.throttle().record_failure(&username, &ip_text, now);
+        let entry =
+            Entry::new(format!("user:{}", username.chars().take(64).collect::<String>()), "login.failed")
+                .detail("surface", "console")
+                .ip(ip)
+                .failed();
+        state.audit().record(entry).await;
+        let message = "The username or password is incorrect, or the account has no access to the console.";
+        return login_form(&state, &headers, &next, &username, Some(message), StatusCode::OK);
+    };
+    state.throttle().record_success(&username);
+    // A new session id at every sign-in (no fixation), the old one ended.
+    if let Some(old) = read_cookie(&headers, CONSOLE_SESSION_COOKIE) {
+        state.store().delete_session(&SecretHash::of(&old)).await?;
+    }
+    let session_id = random_token(32)?;
+    let lifetime = state.settings().admin_session_lifetime;
+    let session = SessionRecord {
+        session_hash: SecretHash::of(&session_id),
+        user_id: user.user_id.clone(),
+        auth_time: now,
+        expires_at: now + lifetime,
+    };
+    state.store().create_session(&session).await?;
+    let entry =
+        Entry::new(format!("user:{}", user.username), "login.succeeded").detail("surface", "console").ip(ip);
+    state.audit().record(entry).await;
+    let cookie = set_scoped_cookie(
+        CONSOLE_SESSION_COOKIE,
+        &session_id,
+        CONSOLE_COOKIES,
+        lifetime,
+        state.settings().secure_cookies,
+    )?;
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// `POST /admin/logout`.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    actor: ConsoleActor,
+    form: ConsoleForm,
+) -> Result<Response, ServerError> {
+    if let Err(response) = actor.check_csrf(&state, &form) {
+        return Ok(response);
+    }
+    if let Some(session_id) = read_cookie(actor.headers(), CONSOLE_SESSION_COOKIE) {
+        state.store().delete_session(&SecretHash::of(&session_id)).await?;
+    }
+    let cookie =
+        set_scoped_cookie(CONSOLE_SESSION_COOKIE, "", CONSOLE_COOKIES, 0, state.settings().secure_cookies)?;
+    let mut response = Redirect::to("/admin/login").into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
