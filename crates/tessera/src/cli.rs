@@ -37,6 +37,9 @@ pub(crate) enum Command {
     /// Administrators of the console (/admin) and their admin API tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Read the audit trail: grants, refusals, sign-ins, consents and admin changes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Manage RFC 7591 initial access tokens for `POST /register`.
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(RegistrationTokenCommand),
@@ -79,6 +82,35 @@ pub(crate) enum AdminCommand {
     /// Admin API tokens (`Authorization: Bearer tsa_…` on /admin/api).
     #[command(subcommand)]
     Token(AdminTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// The latest events, oldest first. Example: `tessera audit tail -n 50`
+    Tail {
+        /// How many events.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Events matching every filter given, newest first.
+    /// Example: `tessera audit search --action token. --target my-client-id`
+    Search {
+        /// An action (`client.created`), or a prefix ending in `.` (`token.`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Who acted, as recorded (`user:alice`, `client:ID`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// What it was done to (a client id, a username, a scope).
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]

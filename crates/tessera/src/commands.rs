@@ -10,11 +10,11 @@ use tessera_server::config::{Config, Overrides};
 use tessera_server::registry::{self, ClientView};
 use tessera_server::users;
 use tessera_server::{Server, open_store, unix_now};
-use tessera_store::Store;
+use tessera_store::{AuditQuery, Store};
 
 use crate::cli::{
-    AdminCommand, AdminTokenCommand, Cli, ClientCommand, Command, CreateClientArgs, KeysCommand, Output,
-    PkcePolicy, RegistrationTokenCommand, ScopeCommand, UserCommand,
+    AdminCommand, AdminTokenCommand, AuditCommand, Cli, ClientCommand, Command, CreateClientArgs,
+    KeysCommand, Output, PkcePolicy, RegistrationTokenCommand, ScopeCommand, UserCommand,
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
@@ -39,18 +39,28 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     }
     let config = Config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let audit_entry = crate::audit_trail::entry_for(&cli.command);
     runtime.block_on(async move {
-        match cli.command {
-            Command::Serve(_) => serve(config).await,
+        let outcome = match cli.command {
+            Command::Serve(_) => serve(config.clone()).await,
             Command::Proxy(_) => unreachable!("handled before the configuration is loaded"),
             Command::Client(command) => client(&config, command).await,
             Command::Scope(command) => scope(&config, command).await,
             Command::RegistrationToken(command) => registration_token(&config, command).await,
             Command::User(command) => user(&config, command).await,
             Command::Admin(command) => admin(&config, command).await,
+            Command::Audit(command) => audit(&config, command).await,
             Command::Keys(command) => keys(&config, command).await,
             Command::Migrate { output } => migrate(&config, output).await,
+        };
+        if let (Ok(()), Some(entry)) = (&outcome, audit_entry) {
+            let store = open_store(&config).await?;
+            store
+                .record_audit_events(&[entry.stamp(unix_now())])
+                .await
+                .context("the command succeeded, but its audit record could not be written")?;
         }
+        outcome
     })
 }
 
@@ -154,6 +164,49 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 bail!("no admin API token with id `{token_id}` (list them with `tessera admin token list`)");
             }
             println!("revoked admin API token {token_id}");
+        }
+    }
+    Ok(())
+}
+
+async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    let (query, output, oldest_first) = match command {
+        AuditCommand::Tail { lines, output } => {
+            (AuditQuery { limit: lines, ..AuditQuery::default() }, output, true)
+        }
+        AuditCommand::Search { action, actor, target, limit, output } => {
+            (AuditQuery { action, actor, target, limit, before_id: None }, output, false)
+        }
+    };
+    let mut events = store.search_audit_events(&query).await?;
+    if oldest_first {
+        events.reverse();
+    }
+    for event in &events {
+        match output {
+            Output::Json => {
+                let details: serde_json::Value = serde_json::from_str(&event.details).unwrap_or_default();
+                println!(
+                    "{}",
+                    json!({
+                        "event_id": event.event_id, "at": event.at, "actor": event.actor, "action": event.action,
+                        "target": event.target, "outcome": event.outcome.as_str(), "ip": event.ip, "details": details,
+                    })
+                );
+            }
+            Output::Text => println!(
+                "{}  {:<8} {:<22} {}  {}  {}  {}",
+                humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(event.at)
+                ),
+                event.outcome.as_str(),
+                event.action,
+                event.actor,
+                event.target.as_deref().unwrap_or("-"),
+                event.ip.as_deref().unwrap_or("-"),
+                event.details,
+            ),
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The `tessera` command. It resolves arguments and configuration, then calls
 //! into `tessera-server`; it holds no logic beyond that.
 
+mod audit_trail;
 mod cli;
 mod commands;
 

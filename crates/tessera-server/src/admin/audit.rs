@@ -58,7 +58,7 @@ impl Entry {
         self
     }
 
-    fn stamp(self, at: UnixTime) -> AuditEvent {
+    pub fn stamp(self, at: UnixTime) -> AuditEvent {
         AuditEvent {
             event_id: 0,
             at,

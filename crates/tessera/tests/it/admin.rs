@@ -88,3 +88,32 @@ fn user_role_changes_what_a_user_may_do() {
     assert!(dir.run(&["admin", "token", "create", "--user", "dev", "--name", "x"]).starts_with("tsa_"));
     assert!(dir.run_failing(&["user", "role", "dev", "root"]).contains("unknown role"));
 }
+
+#[test]
+fn changes_made_with_the_cli_are_in_the_audit_trail() {
+    let dir = Dir::new();
+    dir.run(&["scope", "add", "contact.read", "--description", "Read contacts"]);
+    let created = json(&dir.run(&["client", "create", "--name", "Audited CLI app", "--output", "json"]));
+    let client_id = created["client_id"].as_str().expect("id");
+    let secret = created["client_secret"].as_str().expect("secret");
+    dir.run(&["client", "disable", client_id]);
+    dir.run(&["client", "list"]);
+
+    let tail = dir.run(&["audit", "tail", "--output", "json"]);
+    let events: Vec<serde_json::Value> =
+        tail.lines().map(|line| serde_json::from_str(line).expect("json line")).collect();
+    let actions: Vec<&str> = events.iter().filter_map(|event| event["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["scope.created", "client.created", "client.disabled"],
+        "oldest first; reads are not recorded"
+    );
+    assert!(
+        events.iter().all(|event| event["actor"].as_str().is_some_and(|actor| actor.starts_with("cli:")))
+    );
+    assert_eq!(events[2]["target"], client_id);
+    assert!(!tail.contains(secret), "no secret in the trail");
+
+    let found = dir.run(&["audit", "search", "--action", "client.", "--target", client_id]);
+    assert!(found.contains("client.disabled") && !found.contains("scope.created"), "{found}");
+}
