@@ -42,6 +42,10 @@ pub struct WatchSettings {
     pub audit_retention: Duration,
 }
 
+/// How often the live refresh families are counted for the metrics (a count
+/// over an index, too slow to run at every scrape with millions of tokens).
+const FAMILY_COUNT_EVERY: Duration = Duration::from_secs(60);
+
 /// How often the audit trail is pruned.
 const AUDIT_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -70,6 +74,7 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
         .map(|interval| (interval / 10).clamp(Duration::from_secs(1), Duration::from_secs(60)));
     let mut last_rotation_check: Option<Instant> = None;
     let mut last_audit_prune: Option<Instant> = None;
+    let mut last_family_count: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(settings.poll_interval) => {}
@@ -104,6 +109,13 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "audit events past their retention pruned"),
                 Err(err) => tracing::warn!(error = %err, "pruning the audit trail failed"),
+            }
+        }
+        if last_family_count.is_none_or(|counted| counted.elapsed() >= FAMILY_COUNT_EVERY) {
+            last_family_count = Some(Instant::now());
+            match state.store().count_live_refresh_families(unix_now()).await {
+                Ok(live) => state.metrics().set_live_refresh_families(live),
+                Err(err) => tracing::warn!(error = %err, "counting live refresh families failed"),
             }
         }
         catch_up(&state).await;

@@ -447,8 +447,13 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 
 /// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).
-const OTHER_VARIABLES: &[&str] =
-    &["TESSERA_CONFIG", "TESSERA_LOG", "TESSERA_ADMIN_USERNAME", "TESSERA_ADMIN_PASSWORD"];
+const OTHER_VARIABLES: &[&str] = &[
+    "TESSERA_CONFIG",
+    "TESSERA_LOG",
+    "TESSERA_LOG_FORMAT",
+    "TESSERA_ADMIN_USERNAME",
+    "TESSERA_ADMIN_PASSWORD",
+];
 
 fn is_known_key(key: &str) -> bool {
     let top_level = key.split('.').next().unwrap_or(key);

@@ -15,6 +15,7 @@ pub mod cookies;
 pub mod dialects;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod pages;
 pub mod random;
 pub mod refresh;

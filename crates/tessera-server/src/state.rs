@@ -14,6 +14,7 @@ use crate::admin::audit::AuditLog;
 use crate::changes::ChangeFeed;
 use crate::dialects::Dialects;
 use crate::keys::KeySet;
+use crate::metrics::{Metrics, timed};
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
 use crate::secret_box::SecretBox;
@@ -54,6 +55,7 @@ struct Inner {
     throttle: LoginThrottle,
     audit: AuditLog,
     secret_box: SecretBox,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 audit,
                 secret_box,
+                metrics: Metrics::default(),
                 store,
                 keys: ArcSwap::from_pointee(keys),
                 clients: StoreCache::default(),
@@ -111,13 +114,17 @@ impl AppState {
 
     /// A client, from the cache where possible: the hot path's lookup.
     pub async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-        let load = async { Ok(self.store().find_client(client_id).await?.map(Arc::new)) };
+        let load = async {
+            Ok(timed(self, "find_client", self.store().find_client(client_id)).await?.map(Arc::new))
+        };
         self.inner.clients.get_or_load(client_id, load).await
     }
 
     /// Whether the access token `jti` was revoked, from the cache where possible.
     pub async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let load = async { Ok(Some(self.store().is_access_token_revoked(jti).await?)) };
+        let load = async {
+            Ok(Some(timed(self, "is_access_token_revoked", self.store().is_access_token_revoked(jti)).await?))
+        };
         Ok(self.inner.revocations.get_or_load(jti, load).await?.unwrap_or(false))
     }
 
@@ -149,6 +156,10 @@ impl AppState {
 
     pub fn pages(&self) -> &Pages {
         &self.inner.pages
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     pub fn secret_box(&self) -> &SecretBox {

@@ -219,6 +219,9 @@ pub trait Store: Send + Sync + 'static {
     async fn search_audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
     /// Forgets events recorded before `before`; returns how many.
     async fn prune_audit_events(&self, before: UnixTime) -> Result<u64, StoreError>;
+
+    /// Refresh token families that can still be used at `now` (one live token each).
+    async fn count_live_refresh_families(&self, now: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// Wake-ups from other processes' changes. A wake-up says only "look again":

@@ -912,6 +912,16 @@ macro_rules! sql_store {
                 .collect()
             }
 
+            async fn count_live_refresh_families(&self, now: tessera_core::UnixTime) -> Result<u64, $crate::StoreError> {
+                let live: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM refresh_tokens WHERE rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+                )
+                .bind($crate::rows::to_db_time(now))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u64::try_from(live).unwrap_or(0))
+            }
+
             async fn prune_audit_events(&self, before: tessera_core::UnixTime) -> Result<u64, $crate::StoreError> {
                 let pruned = sqlx::query("DELETE FROM audit_events WHERE at < $1")
                     .bind($crate::rows::to_db_time(before))

@@ -49,6 +49,30 @@ impl PostgresDatabase {
         Some(PostgresDatabase { url, name, admin_url })
     }
 
+    /// Makes the database unreachable, as an outage would: new connections are
+    /// refused and the open ones are ended.
+    pub async fn cut_off(&self) {
+        let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
+        sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name))
+            .execute(&mut admin)
+            .await
+            .expect("refuse connections");
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.name)
+            .execute(&mut admin)
+            .await
+            .expect("end connections");
+    }
+
+    /// Ends an outage begun by [`PostgresDatabase::cut_off`].
+    pub async fn restore(&self) {
+        let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
+        sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name))
+            .execute(&mut admin)
+            .await
+            .expect("accept connections");
+    }
+
     pub async fn create_now(&self) {
         let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {}", self.name))

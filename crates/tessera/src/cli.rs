@@ -13,6 +13,9 @@ pub(crate) struct Cli {
     /// Directory of the SQLite database [default: ./tessera-data; env: TESSERA_DATA_DIR].
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    /// Log lines of `serve` and `proxy`: for people, or one JSON object per line.
+    #[arg(long, global = true, value_enum, env = "TESSERA_LOG_FORMAT", default_value_t)]
+    pub(crate) log_format: LogFormat,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -205,6 +208,13 @@ pub(crate) struct ProxyArgs {
     /// Address the proxy listens on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     pub(crate) listen: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub(crate) enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]

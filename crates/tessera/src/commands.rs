@@ -14,7 +14,7 @@ use tessera_store::{AuditQuery, Store};
 
 use crate::cli::{
     AdminCommand, AdminTokenCommand, AuditCommand, Cli, ClientCommand, Command, CreateClientArgs,
-    KeysCommand, Output, PkcePolicy, RegistrationTokenCommand, ScopeCommand, UserCommand,
+    KeysCommand, LogFormat, Output, PkcePolicy, RegistrationTokenCommand, ScopeCommand, UserCommand,
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
@@ -27,7 +27,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         };
         let config = tessera_guard::proxy::ProxyConfig::load(routes, &args.upstream)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        return runtime.block_on(proxy(config, &args.listen));
+        return runtime.block_on(proxy(config, &args.listen, cli.log_format));
     }
     let mut overrides = Overrides { data_dir: cli.data_dir.clone(), ..Overrides::default() };
     if let Command::Serve(args) = &cli.command {
@@ -42,7 +42,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let audit_entry = crate::audit_trail::entry_for(&cli.command);
     runtime.block_on(async move {
         let outcome = match cli.command {
-            Command::Serve(_) => serve(config.clone()).await,
+            Command::Serve(_) => serve(config.clone(), cli.log_format).await,
             Command::Proxy(_) => unreachable!("handled before the configuration is loaded"),
             Command::Client(command) => client(&config, command).await,
             Command::Scope(command) => scope(&config, command).await,
@@ -64,8 +64,8 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     })
 }
 
-async fn serve(config: Config) -> Result<()> {
-    let _flush_logs_on_exit = init_logging();
+async fn serve(config: Config, log_format: LogFormat) -> Result<()> {
+    let _flush_logs_on_exit = init_logging(log_format);
     let database = config.database.describe();
     let server = Server::start(config).await?;
     bootstrap_admin_from_env(&server).await?;
@@ -212,8 +212,8 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
     Ok(())
 }
 
-async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str) -> Result<()> {
-    let _flush_logs_on_exit = init_logging();
+async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str, log_format: LogFormat) -> Result<()> {
+    let _flush_logs_on_exit = init_logging(log_format);
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     println!("Tessera proxy is listening on {}", listener.local_addr()?);
@@ -225,16 +225,17 @@ async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str) -> Resul
 /// Logs go to standard output through a writer thread, so a request never
 /// waits on the terminal or the pipe; none are dropped (it blocks when full).
 /// Keep the guard until exit: dropping it flushes what is queued.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) =
         tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
-        )
-        .with_writer(writer)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Text => logs.init(),
+        // Each line carries its request's span (method, path, request id) as fields.
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
     guard
 }
 

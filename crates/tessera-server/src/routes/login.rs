@@ -46,6 +46,7 @@ pub(super) async fn login(
     let ip = peer.ip().to_string();
     let now = unix_now();
     if state.throttle().is_blocked(username, &ip, now) {
+        state.metrics().rate_limited("login");
         tracing::warn!(%ip, "login refused: too many failed attempts");
         let message = "Too many failed attempts. Wait a few minutes and try again.";
         return login_page(&state, &headers, pending, Some(message), StatusCode::TOO_MANY_REQUESTS);

@@ -21,10 +21,13 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ServerError;
 use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete application, ready to serve.
 pub fn app(state: AppState) -> Router {
@@ -46,10 +49,13 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/openid-configuration", get(discovery::metadata))
         .route("/.well-known/oauth-authorization-server", get(discovery::metadata))
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/readyz", get(health::readyz))
         .merge(crate::dialects::routes(&state.settings().dialects))
         .merge(admin_api::routes())
         .merge(console::routes())
+        // Only matched routes: a metric per unmatched path would let anyone add series.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -61,8 +67,13 @@ pub fn app(state: AppState) -> Router {
         ))
         // The path only: a query string may carry a secret its sender should not have put there.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            let request_id = request.headers().get(REQUEST_ID).and_then(|id| id.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
+        // Every response names its request, and every log line inside it too: a
+        // caller's own `X-Request-Id` is kept, others get a UUID.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
 }
 

@@ -24,6 +24,7 @@ use tessera_store::{IssuedFromCode, RefreshRotation};
 use crate::admin::audit::Entry;
 use crate::dialects::Dialect;
 use crate::error::{ServerError, no_store};
+use crate::metrics::timed;
 use crate::random::{new_client_id, new_token_id};
 use crate::routes::client_auth::authenticate_client;
 use crate::routes::extract::OAuthForm;
@@ -93,6 +94,12 @@ pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Res
 /// outcome goes to the audit trail (queued: the response does not wait).
 pub(crate) async fn issue(state: &AppState, form: &OAuthForm) -> Result<IssuedTokens, ServerError> {
     let outcome = decide(state, form).await;
+    let error = match &outcome {
+        Ok(_) => None,
+        Err(ServerError::OAuth(err)) => Some(err.code.as_str()),
+        Err(_) => Some("server_error"),
+    };
+    state.metrics().grant(form.params.get("grant_type").unwrap_or_default(), error);
     state.audit().record(grant_audit_entry(form, &outcome)).await;
     outcome
 }
@@ -165,7 +172,9 @@ async fn redeem_code(
         access_token_expires_at: now + state.policy().access_token_lifetime,
         refresh_family_id: Some(new_client_id()?),
     };
-    let Some(code) = state.store().consume_code(&code_hash, now, &will_issue).await? else {
+    let consumed =
+        timed(state, "consume_code", state.store().consume_code(&code_hash, now, &will_issue)).await?;
+    let Some(code) = consumed else {
         if let Some(issued) = state.store().mark_code_replayed(&code_hash, now).await? {
             state.revoke_access_token(&issued.access_token_jti, issued.access_token_expires_at, now).await?;
             if let Some(family) = &issued.refresh_family_id {
@@ -192,7 +201,12 @@ async fn redeem_code(
             // Replayed while this redemption ran: the family is stored revoked,
             // as the access token's jti already is. RFC 6749 §4.1.2 still
             // answers this first redemption; what it issued is dead.
-            if !state.store().create_refresh_token_from_code(&record, &code_hash).await? {
+            let stored = timed(
+                state,
+                "create_refresh_token",
+                state.store().create_refresh_token_from_code(&record, &code_hash),
+            );
+            if !stored.await? {
                 return Err(invalid_code());
             }
             Some(token)
@@ -223,11 +237,13 @@ async fn refresh(
     ensure_user_active(state, &found.record.user_id).await.map_err(|_| invalid())?;
 
     let successor = state.refresh_tokens().successor_of(&request.refresh_token);
-    let record = match state
-        .store()
-        .rotate_refresh_token(&presented, &SecretHash::of(&successor), now)
-        .await?
-    {
+    let successor_hash = SecretHash::of(&successor);
+    let rotation = timed(
+        state,
+        "rotate_refresh_token",
+        state.store().rotate_refresh_token(&presented, &successor_hash, now),
+    );
+    let record = match rotation.await? {
         RefreshRotation::Rotated(record) => record,
         RefreshRotation::AlreadyRotated { record, rotated_at } => {
             match rotated_token_use(&state.refresh_tokens().policy, rotated_at, now) {

@@ -10,6 +10,7 @@ mod dialects;
 mod discovery;
 mod introspection;
 mod keys;
+mod metrics;
 mod openid;
 mod refresh;
 mod registration;

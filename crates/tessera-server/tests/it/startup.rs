@@ -42,3 +42,37 @@ async fn readyz_says_not_ready_until_the_database_answers() {
     assert_eq!(status("/.well-known/openid-configuration").await, 200);
     running.abort();
 }
+
+#[tokio::test]
+async fn readyz_fails_while_the_database_is_gone_and_recovers_when_it_returns() {
+    let Some(database) = PostgresDatabase::create("readyz_while_the_database_is_gone").await else { return };
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut config = Config::for_test(data_dir.path());
+    config.database = Database::Postgres(database.url.clone());
+    let server = Server::start(config).await.expect("server");
+    let base = format!("http://{}", server.local_addr());
+    let running = tokio::spawn(server.run(std::future::pending()));
+    let http = reqwest::Client::new();
+    let readyz = || {
+        let request = http.get(format!("{base}/readyz")).send();
+        async move { request.await.map(|response| response.status().as_u16()).unwrap_or(0) }
+    };
+    assert_eq!(readyz().await, 200);
+
+    database.cut_off().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while readyz().await != 503 {
+        assert!(tokio::time::Instant::now() < deadline, "/readyz kept saying ready without a database");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let healthz = http.get(format!("{base}/healthz")).send().await.expect("healthz");
+    assert_eq!(healthz.status(), 200, "alive all along");
+
+    database.restore().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while readyz().await != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "/readyz did not recover when the database returned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.abort();
+}

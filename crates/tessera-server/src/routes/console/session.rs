@@ -147,6 +147,7 @@ pub(crate) async fn login(
     let ip_text = ip.map(|ip| ip.to_string()).unwrap_or_default();
     let now = unix_now();
     if state.throttle().is_blocked(&username, &ip_text, now) {
+        state.metrics().rate_limited("console_login");
         let message = "Too many failed attempts. Wait a few minutes and try again.";
         return login_form(&state, &headers, &next, &username, Some(message), StatusCode::TOO_MANY_REQUESTS);
     }
