@@ -228,6 +228,8 @@ pub struct TlsFiles {
 pub enum ConfigError {
     #[error("{0}")]
     Load(Box<figment::Error>),
+    #[error("unknown setting `{key}`{}", closest.map(|known| format!(" (did you mean `{known}`?)")).unwrap_or_default())]
+    UnknownKey { key: String, closest: Option<&'static str> },
     #[error("`{key}`: {message}")]
     Invalid { key: &'static str, message: String },
 }
@@ -236,9 +238,9 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key, message: message.into() }
 }
 
-impl Config {
-    /// Merges defaults, the TOML file (if any), `TESSERA_*` variables and flags.
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+impl RawConfig {
+    /// The merged layers, not yet checked (see [`Config::resolve`]).
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<RawConfig, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
         if let Some(file) = file {
             if !file.is_file() {
@@ -246,12 +248,40 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        let raw: RawConfig = figment
+        figment
             .merge(Env::prefixed("TESSERA_").split("__").filter(|key| is_known_key(key.as_str())))
             .merge(Serialized::defaults(overrides))
             .extract()
-            .map_err(|err| ConfigError::Load(Box::new(err)))?;
-        Config::resolve(raw)
+            .map_err(|err| match &err.kind {
+                figment::error::Kind::UnknownField(key, _) => {
+                    ConfigError::UnknownKey { key: key.clone(), closest: closest_key(key) }
+                }
+                _ => ConfigError::Load(Box::new(err)),
+            })
+    }
+
+    /// The same settings with every secret replaced by `********` (for printing).
+    pub fn masked(&self) -> RawConfig {
+        const MASK: &str = "********";
+        let database_url = self.database_url.as_deref().map(|raw| match Url::parse(raw) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some(MASK));
+                url.to_string()
+            }
+            _ => raw.to_owned(),
+        });
+        RawConfig {
+            database_url,
+            initial_access_token: self.initial_access_token.as_ref().map(|_| MASK.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
+impl Config {
+    /// Merges defaults, the TOML file (if any), `TESSERA_*` variables and flags.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Config::resolve(RawConfig::load(file, overrides)?)
     }
 
     /// Checks a raw configuration and types its values.
@@ -455,19 +485,41 @@ const OTHER_VARIABLES: &[&str] = &[
     "TESSERA_ADMIN_PASSWORD",
 ];
 
+/// The setting a mistyped `key` most likely meant, if any is close.
+pub fn closest_key(key: &str) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    KNOWN_KEYS
+        .iter()
+        .map(|known| (strsim::levenshtein(&key, known), *known))
+        .filter(|(distance, known)| *distance <= 3.max(known.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known)
+}
+
+/// Every top-level setting, in the order of [`RawConfig`].
+pub fn known_keys() -> &'static [&'static str] {
+    KNOWN_KEYS
+}
+
 fn is_known_key(key: &str) -> bool {
     let top_level = key.split('.').next().unwrap_or(key);
     KNOWN_KEYS.iter().any(|known| known.eq_ignore_ascii_case(top_level))
 }
 
-/// `TESSERA_*` variables that no setting reads: likely typos, worth a warning.
-pub fn unexpected_env_vars() -> Vec<String> {
+/// `TESSERA_*` variables that no setting reads (likely typos, worth a
+/// warning), each with the variable it probably meant.
+pub fn unexpected_env_vars() -> Vec<(String, Option<String>)> {
     std::env::vars()
         .map(|(name, _)| name)
         .filter(|name| {
             name.strip_prefix("TESSERA_").is_some_and(|key| {
                 !OTHER_VARIABLES.contains(&name.as_str()) && !is_known_key(&key.replace("__", "."))
             })
+        })
+        .map(|name| {
+            let key = name.trim_start_matches("TESSERA_").to_ascii_lowercase();
+            let closest = closest_key(&key).map(|known| format!("TESSERA_{}", known.to_ascii_uppercase()));
+            (name, closest)
         })
         .collect()
 }

@@ -48,6 +48,8 @@ pub(crate) fn entry_for(command: &Command) -> Option<Entry> {
         | Command::Serve(_)
         | Command::Proxy(_)
         | Command::Audit(_)
+        | Command::Config(_)
+        | Command::Completions { .. }
         | Command::Migrate { .. } => return None,
     };
     let who = std::env::var("USER").ok().filter(|user| !user.is_empty()).unwrap_or_else(|| "unknown".into());

@@ -49,6 +49,15 @@ pub(crate) enum Command {
     /// Manage the signing keys (next -> current -> retired).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Configuration: `check` validates the file, environment and flags and
+    /// prints the effective settings, secrets masked.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script. Example: `tessera completions bash > /etc/bash_completion.d/tessera`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Apply pending database migrations and list the applied ones (`serve` also applies them).
     Migrate {
         #[arg(long, value_enum, default_value_t)]
@@ -85,6 +94,16 @@ pub(crate) enum AdminCommand {
     /// Admin API tokens (`Authorization: Bearer tsa_…` on /admin/api).
     #[command(subcommand)]
     Token(AdminTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate the configuration `serve` would use (`--config FILE`, `TESSERA_*`)
+    /// and print the effective settings. Example: `tessera --config tessera.toml config check`
+    Check {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]

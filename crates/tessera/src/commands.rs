@@ -6,15 +6,16 @@ use tessera_core::registration::ClientRegistration;
 use tessera_core::user::Role;
 use tessera_server::admin::bootstrap::{Bootstrap, create_admin, ensure_first_admin};
 use tessera_server::admin::service::create_token_for;
-use tessera_server::config::{Config, Overrides};
+use tessera_server::config::{Config, Overrides, RawConfig};
 use tessera_server::registry::{self, ClientView};
 use tessera_server::users;
 use tessera_server::{Server, open_store, unix_now};
 use tessera_store::{AuditQuery, Store};
 
 use crate::cli::{
-    AdminCommand, AdminTokenCommand, AuditCommand, Cli, ClientCommand, Command, CreateClientArgs,
-    KeysCommand, LogFormat, Output, PkcePolicy, RegistrationTokenCommand, ScopeCommand, UserCommand,
+    AdminCommand, AdminTokenCommand, AuditCommand, Cli, ClientCommand, Command, ConfigCommand,
+    CreateClientArgs, KeysCommand, LogFormat, Output, PkcePolicy, RegistrationTokenCommand, ScopeCommand,
+    UserCommand,
 };
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
@@ -29,13 +30,29 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         return runtime.block_on(proxy(config, &args.listen, cli.log_format));
     }
+    if let Command::Completions { shell } = &cli.command {
+        let mut script = Vec::new();
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "tessera",
+            &mut script,
+        );
+        // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+        return Ok(());
+    }
     let mut overrides = Overrides { data_dir: cli.data_dir.clone(), ..Overrides::default() };
     if let Command::Serve(args) = &cli.command {
         overrides.listen = args.listen.clone();
         overrides.issuer = args.issuer.clone();
     }
-    for name in tessera_server::config::unexpected_env_vars() {
-        eprintln!("warning: environment variable {name} is not a Tessera setting and is ignored");
+    for (name, closest) in tessera_server::config::unexpected_env_vars() {
+        let hint = closest.map(|known| format!(" (did you mean {known}?)")).unwrap_or_default();
+        eprintln!("warning: environment variable {name} is not a Tessera setting and is ignored{hint}");
+    }
+    if let Command::Config(ConfigCommand::Check { output }) = &cli.command {
+        return config_check(cli.config.as_deref(), &overrides, *output);
     }
     let config = Config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -43,7 +60,9 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async move {
         let outcome = match cli.command {
             Command::Serve(_) => serve(config.clone(), cli.log_format).await,
-            Command::Proxy(_) => unreachable!("handled before the configuration is loaded"),
+            Command::Proxy(_) | Command::Config(_) | Command::Completions { .. } => {
+                unreachable!("handled before the configuration is loaded")
+            }
             Command::Client(command) => client(&config, command).await,
             Command::Scope(command) => scope(&config, command).await,
             Command::RegistrationToken(command) => registration_token(&config, command).await,
@@ -164,6 +183,25 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 bail!("no admin API token with id `{token_id}` (list them with `tessera admin token list`)");
             }
             println!("revoked admin API token {token_id}");
+        }
+    }
+    Ok(())
+}
+
+/// `tessera config check`: the whole configuration is checked exactly as
+/// `serve` checks it, then printed with its secrets masked.
+fn config_check(file: Option<&std::path::Path>, overrides: &Overrides, output: Output) -> Result<()> {
+    let raw = RawConfig::load(file, overrides).context("invalid configuration")?;
+    Config::resolve(raw.clone()).context("invalid configuration")?;
+    let shown = raw.masked();
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
+        Output::Text => {
+            println!(
+                "# configuration OK{}",
+                file.map(|file| format!(": {}", file.display())).unwrap_or_default()
+            );
+            print!("{}", toml::to_string(&shown).context("cannot print the settings")?);
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ mod audit;
 mod admin_api;
 mod client_credentials;
 mod code_flow;
+mod configuration_reference;
 mod console;
 mod dialects;
 mod discovery;

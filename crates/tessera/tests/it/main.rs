@@ -2,6 +2,7 @@
 
 mod admin;
 mod client;
+mod config;
 mod proxy;
 mod replicas;
 mod serve;

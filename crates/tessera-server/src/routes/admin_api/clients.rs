@@ -2,6 +2,7 @@
 //! which client, and every metadata rule, is `admin::service`'s and the core's;
 //! this module only translates JSON to `ClientRegistration` and `ClientView` back.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::Json;
@@ -10,8 +11,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tessera_core::ErrorCode;
+use tessera_core::client::{Client, GrantType};
 use tessera_core::registration::ClientRegistration;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::admin::auth::ApiActor;
 use crate::admin::service;
@@ -43,6 +47,7 @@ pub(crate) struct Application {
     require_pkce: bool,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
+    #[schema(value_type = Vec<GrantTypeName>)]
     grant_types: Vec<String>,
     scopes: Vec<String>,
     default_scopes: Vec<String>,
@@ -100,8 +105,8 @@ impl From<ClientView> for Application {
     }
 }
 
-impl From<&tessera_core::client::Client> for Application {
-    fn from(client: &tessera_core::client::Client) -> Application {
+impl From<&Client> for Application {
+    fn from(client: &Client) -> Application {
         Application::from(ClientView::from(client))
     }
 }
@@ -111,6 +116,7 @@ impl From<&tessera_core::client::Client> for Application {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApplicationInput {
     /// 1 to 200 printable characters.
+    #[schema(min_length = 1)]
     name: String,
     /// The organisation's web site: an absolute http(s) URL.
     #[serde(default)]
@@ -123,6 +129,7 @@ pub(crate) struct ApplicationInput {
     /// `client_credentials` for a confidential client, plus the code flow when
     /// redirect URIs are given.
     #[serde(default)]
+    #[schema(value_type = Vec<GrantTypeName>)]
     grant_types: Vec<String>,
     /// Scopes from the registry (`/admin/api/scopes`).
     #[serde(default)]
@@ -177,15 +184,37 @@ impl From<ApplicationInput> for ClientRegistration {
     }
 }
 
+/// A grant type by name, in the schema only: the core reads the strings
+/// (`GrantType::parse`), so an unknown one is its `invalid_client_metadata`.
+pub(crate) struct GrantTypeName;
+
+impl PartialSchema for GrantTypeName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(GrantType::ALL.map(GrantType::as_str)))
+            .into()
+    }
+}
+
+impl ToSchema for GrantTypeName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("GrantType")
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Case-insensitive text in the name or the client id.
     search: Option<String>,
-    /// At most 200; default 50.
+    /// Rows per page, default 50; more than 200 counts as 200.
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     limit: Option<u32>,
+    /// Rows to skip.
     #[serde(default)]
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     offset: u32,
 }
 

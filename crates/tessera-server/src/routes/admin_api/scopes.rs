@@ -46,8 +46,10 @@ pub(crate) struct ScopeList {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewScope {
     /// RFC 6749 §3.3 scope syntax: printable ASCII without spaces, quotes or backslashes.
+    #[schema(pattern = r"^[!#-\[\]-~]+$")]
     name: String,
     /// Shown to people on consent pages; required.
+    #[schema(min_length = 1)]
     description: String,
 }
 

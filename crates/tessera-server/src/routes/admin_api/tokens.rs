@@ -61,6 +61,7 @@ pub(crate) struct TokenList {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewToken {
     /// 1 to 100 printable characters, to recognise the token by.
+    #[schema(min_length = 1)]
     name: String,
     /// Leave out for a token that does not expire.
     #[serde(default)]

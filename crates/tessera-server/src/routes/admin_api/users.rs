@@ -95,14 +95,17 @@ pub(crate) struct UserList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewUserInput {
-    /// 1 to 64 letters, digits or `. _ @ + -`, not starting with `-`.
+    /// 1 to 64 letters, digits or `. _ @ + -`, not starting with `-` (`Username::parse`).
+    #[schema(pattern = "^[A-Za-z0-9._@+][A-Za-z0-9._@+-]{0,63}$")]
     username: String,
     /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
     #[serde(default)]
     email: Option<String>,
     /// The person's name, 1 to 200 printable characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
     /// Default `user`.
     #[serde(default)]
@@ -125,6 +128,7 @@ pub(crate) struct UserChanges {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewPassword {
     /// 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
 }
 
