@@ -70,7 +70,10 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
             Ok(Arc::new(SqliteStore::open(path).await?))
         }
         Database::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url).await.map_err(|err| {
-            ServerError::Internal(format!("cannot use {}: {err}", config.database.describe()))
+            ServerError::Internal(format!(
+                "cannot use {}: {err} (is the database running, and is `database_url` right?)",
+                config.database.describe()
+            ))
         })?)),
     }
 }

@@ -158,7 +158,7 @@ async fn find_existing(store: &dyn Store, client_id: &str) -> Result<Client, Ser
     store
         .find_client(client_id)
         .await?
-        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no client with id `{client_id}`")).into())
+        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no client with id `{client_id}` (list them with `tessera client list`)")).into())
 }
 
 pub async fn create_scope(

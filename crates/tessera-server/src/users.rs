@@ -92,7 +92,7 @@ async fn existing_user(store: &dyn Store, username: &str) -> Result<User, Server
     store
         .find_user_by_username(username)
         .await?
-        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no user named `{username}`")).into())
+        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no user named `{username}` (list them with `tessera user list`)")).into())
 }
 
 /// A real argon2id hash of a random password, made once, compared against for

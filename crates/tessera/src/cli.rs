@@ -5,7 +5,18 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about = "A self-hosted OAuth 2.1 / OpenID Connect authorization server")]
+#[command(
+    name = "tessera",
+    version,
+    about = "A self-hosted OAuth 2.1 / OpenID Connect authorization server",
+    after_help = "Examples:
+  tessera serve                                    # http://127.0.0.1:8080, data in ./tessera-data
+  tessera scope add contact.read --description \"Read your contacts\"
+  tessera client create --name \"My app\" --scope contact.read --output json
+  printf '%s\\n' \"$PW\" | tessera admin create alice --password-stdin
+  tessera --config tessera.toml config check
+  tessera audit tail -n 50"
+)]
 pub(crate) struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
@@ -23,42 +34,100 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the authorization server.
+    #[command(after_help = "Examples:
+  tessera serve
+  tessera serve --listen 0.0.0.0:8443 --issuer https://auth.example.com --config tessera.toml
+  TESSERA_DATABASE_URL=postgres://tessera@db/tessera tessera --log-format json serve")]
     Serve(ServeArgs),
     /// Put an HTTP API behind Tessera: check each request's Bearer token and the
     /// scopes its route needs, then forward it with the caller's identity in
     /// `X-Tessera-*` headers. `--config` names the routes file (see README).
+    #[command(after_help = "Examples:
+  tessera proxy --config routes.toml --upstream http://127.0.0.1:3000 --listen 0.0.0.0:8081")]
     Proxy(ProxyArgs),
     /// Manage registered client applications.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  tessera client create --name \"Payroll\" --scope contact.read --redirect-uri https://app.example.com/cb
+  tessera client list --output json
+  tessera client rotate-secret CLIENT_ID --grace 24h
+  tessera client disable CLIENT_ID"
+    )]
     Client(ClientCommand),
     /// Manage the scope registry.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  tessera scope add contact.read --description \"Read your contacts\"
+  tessera scope list --output json
+  tessera scope delete contact.read     # refused while a client holds it"
+    )]
     Scope(ScopeCommand),
     /// Manage end users who log in at the authorization server.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  printf '%s\\n' \"$PW\" | tessera user add alice --password-stdin --email alice@example.com
+  tessera user role alice developer
+  tessera user disable alice"
+    )]
     User(UserCommand),
     /// Administrators of the console (/admin) and their admin API tokens.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  printf '%s\\n' \"$PW\" | tessera admin create alice --password-stdin
+  tessera admin token create --user alice --name ci --expires-in 90d
+  tessera admin token list --output json
+  tessera admin token revoke TOKEN_ID"
+    )]
     Admin(AdminCommand),
     /// Read the audit trail: grants, refusals, sign-ins, consents and admin changes.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  tessera audit tail -n 50
+  tessera audit search --action token.refused --output json
+  tessera audit search --action client. --actor user:alice"
+    )]
     Audit(AuditCommand),
     /// Manage RFC 7591 initial access tokens for `POST /register`.
-    #[command(subcommand, name = "registration-token")]
+    #[command(
+        subcommand,
+        name = "registration-token",
+        after_help = "Examples:
+  tessera registration-token create --expires-in 24h --output json"
+    )]
     RegistrationToken(RegistrationTokenCommand),
     /// Manage the signing keys (next -> current -> retired).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  tessera keys list --output json
+  tessera keys rotate          # running servers pick it up without a restart"
+    )]
     Keys(KeysCommand),
     /// Configuration: `check` validates the file, environment and flags and
     /// prints the effective settings, secrets masked.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  tessera --config tessera.toml config check
+  TESSERA_ACCESS_TOKEN_LIFETIME=15m tessera config check --output json"
+    )]
     Config(ConfigCommand),
-    /// Print a shell completion script. Example: `tessera completions bash > /etc/bash_completion.d/tessera`
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  tessera completions bash > /etc/bash_completion.d/tessera
+  tessera completions zsh > \"${fpath[1]}/_tessera\"")]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Apply pending database migrations and list the applied ones (`serve` also applies them).
+    #[command(after_help = "Examples:
+  TESSERA_DATABASE_URL=postgres://tessera@db/tessera tessera migrate --output json")]
     Migrate {
         #[arg(long, value_enum, default_value_t)]
         output: Output,

@@ -328,7 +328,7 @@ async fn client(config: &Config, command: ClientCommand) -> Result<()> {
         }
         ClientCommand::Show { client_id, output } => {
             let Some(client) = store.find_client(&client_id).await? else {
-                bail!("no client with id `{client_id}`");
+                bail!("no client with id `{client_id}` (list them with `tessera client list`)");
             };
             let view = ClientView::from(&client);
             match output {
@@ -339,7 +339,7 @@ async fn client(config: &Config, command: ClientCommand) -> Result<()> {
         }
         ClientCommand::Delete { client_id } => {
             if !store.delete_client(&client_id).await? {
-                bail!("no client with id `{client_id}`");
+                bail!("no client with id `{client_id}` (list them with `tessera client list`)");
             }
             println!("deleted client {client_id}");
             Ok(())

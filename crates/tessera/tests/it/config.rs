@@ -60,3 +60,28 @@ fn completions_are_printed_for_each_shell() {
         assert!(script.contains("tessera") && script.contains("rotate-secret"), "{shell}");
     }
 }
+
+#[test]
+fn every_command_shows_examples_in_its_help() {
+    let dir = Dir::new();
+    let commands = [
+        "serve",
+        "proxy",
+        "client",
+        "scope",
+        "user",
+        "admin",
+        "audit",
+        "registration-token",
+        "keys",
+        "config",
+        "completions",
+        "migrate",
+    ];
+    for command in commands {
+        let help = dir.run(&[command, "--help"]);
+        let (_, examples) =
+            help.split_once("Examples:").unwrap_or_else(|| panic!("{command} has no examples: {help}"));
+        assert!(examples.contains(&format!(" {command} ")), "{command}'s examples use it: {examples}");
+    }
+}
