@@ -6,12 +6,13 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::LazyLock;
+use tessera_core::secret::SecretHash;
 use tessera_core::user::{Role, User, Username, check_new_password, check_profile};
 use tessera_core::{ErrorCode, UnixTime};
-use tessera_store::Store;
+use tessera_store::{SessionRecord, Store};
 
 use crate::error::ServerError;
-use crate::random::new_client_id;
+use crate::random::{new_client_id, random_token};
 
 /// Fields of a new user.
 #[derive(Default)]
@@ -58,6 +59,30 @@ pub async fn set_password(store: &dyn Store, username: &str, password: String) -
     Ok(())
 }
 
+/// Starts a session for `user_id` lasting `lifetime` seconds and ends
+/// `replaced`, the browser's previous one: a new id at every sign-in, so that a
+/// planted cookie never becomes a session (fixation). Returns the new id.
+pub async fn start_session(
+    store: &dyn Store,
+    user_id: &str,
+    replaced: Option<&str>,
+    now: UnixTime,
+    lifetime: u64,
+) -> Result<String, ServerError> {
+    if let Some(old) = replaced {
+        store.delete_session(&SecretHash::of(old)).await?;
+    }
+    let session_id = random_token(32)?;
+    let session = SessionRecord {
+        session_hash: SecretHash::of(&session_id),
+        user_id: user_id.to_owned(),
+        auth_time: now,
+        expires_at: now + lifetime,
+    };
+    store.create_session(&session).await?;
+    Ok(session_id)
+}
+
 pub async fn set_user_role(store: &dyn Store, username: &str, role: Role) -> Result<(), ServerError> {
     let mut user = existing_user(store, username).await?;
     user.role = role;
@@ -89,10 +114,11 @@ pub async fn check_credentials(
 }
 
 async fn existing_user(store: &dyn Store, username: &str) -> Result<User, ServerError> {
-    store
-        .find_user_by_username(username)
-        .await?
-        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no user named `{username}` (list them with `tessera user list`)")).into())
+    store.find_user_by_username(username).await?.ok_or_else(|| {
+        ErrorCode::InvalidRequest
+            .with(format!("no user named `{username}` (list them with `tessera user list`)"))
+            .into()
+    })
 }
 
 /// A real argon2id hash of a random password, made once, compared against for

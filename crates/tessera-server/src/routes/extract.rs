@@ -32,12 +32,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
                 .into());
         }
         let headers = request.headers();
-        let is_form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if !is_form {
+        if !is_form_urlencoded(headers) {
             return Err(ErrorCode::InvalidRequest
                 .with("the body must be application/x-www-form-urlencoded")
                 .into());
@@ -105,4 +100,13 @@ impl FromRequestParts<AppState> for PageQuery {
 /// The address of the peer that sent `request`, when the server recorded it.
 pub(crate) fn peer_ip(request: &Request) -> Option<std::net::IpAddr> {
     request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// Whether the body is declared `application/x-www-form-urlencoded` (any parameters).
+pub(crate) fn is_form_urlencoded(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }

@@ -9,13 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::ErrorCode;
 use tessera_core::request::FormParams;
-use tessera_core::secret::SecretHash;
-use tessera_store::SessionRecord;
 
 use crate::admin::audit::Entry;
 use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
 use crate::error::ServerError;
-use crate::random::random_token;
 use crate::routes::authorize::{ACCOUNT_PAGE, Pending, login_page, pending_request, with_cookie};
 use crate::routes::extract::PageForm;
 use crate::state::AppState;
@@ -65,19 +62,10 @@ pub(super) async fn login(
     };
     state.throttle().record_success(username);
 
-    // A new session id at every login: a planted cookie never becomes a session (fixation).
-    if let Some(old) = read_cookie(&headers, SESSION_COOKIE) {
-        state.store().delete_session(&SecretHash::of(&old)).await?;
-    }
-    let session_id = random_token(32)?;
     let lifetime = state.settings().session_lifetime;
-    let session = SessionRecord {
-        session_hash: SecretHash::of(&session_id),
-        user_id: user.user_id.clone(),
-        auth_time: now,
-        expires_at: now + lifetime,
-    };
-    state.store().create_session(&session).await?;
+    let replaced = read_cookie(&headers, SESSION_COOKIE);
+    let session_id =
+        users::start_session(state.store(), &user.user_id, replaced.as_deref(), now, lifetime).await?;
     tracing::info!(user_id = %user.user_id, "user signed in");
     let entry = Entry::new(format!("user:{}", user.username), "login.succeeded")
         .detail("surface", "account")

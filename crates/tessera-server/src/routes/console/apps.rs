@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -17,10 +17,11 @@ use super::page::{
     error_page, form_error, notice_text, render, see_other, take_one_time_secret, timestamp, to_value,
     with_one_time_secret,
 };
-use super::session::ConsoleActor;
+use super::session::{ConsoleActor, Submission};
 use crate::admin::service;
 use crate::error::ServerError;
 use crate::registry::ClientView;
+use crate::routes::authorize::with_cookie;
 use crate::state::AppState;
 
 const PAGE_SIZE: u32 = 50;
@@ -204,12 +205,8 @@ pub(crate) async fn new_form(State(state): State<AppState>, actor: ConsoleActor)
 /// `POST /admin/apps`: "Generate keys".
 pub(crate) async fn create(
     State(state): State<AppState>,
-    actor: ConsoleActor,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let submitted = AppForm::from_submitted(&form);
     let created = match submitted.to_registration(None) {
         Ok(registration) => service::create_client(&state, &actor.actor, registration).await,
@@ -269,11 +266,7 @@ pub(crate) async fn show(
         server_lifetime => state.policy().access_token_lifetime,
         notice => notice_text(query.notice.as_deref()),
     };
-    let mut response = render(&state, &actor, "admin/app.html", "apps", StatusCode::OK, page);
-    if let Some(cookie) = delete_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    with_cookie(render(&state, &actor, "admin/app.html", "apps", StatusCode::OK, page), delete_cookie)
 }
 
 /// `GET /admin/apps/{client_id}/edit`.
@@ -291,13 +284,9 @@ pub(crate) async fn edit_form(
 /// `POST /admin/apps/{client_id}`: save an edit.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(client_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let existing = match service::find_client(&state, &actor.actor, &client_id).await {
         Ok(client) => client,
         Err(err) => return error_page(&state, &actor, err),
@@ -319,13 +308,9 @@ pub(crate) async fn update(
 /// `POST /admin/apps/{client_id}/secret`.
 pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(client_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let grace = match form.get("grace").unwrap_or("0").parse::<u64>() {
         Ok(seconds) if Duration::from_secs(seconds) <= MAX_GRACE => Duration::from_secs(seconds),
         _ => {
@@ -346,33 +331,22 @@ pub(crate) async fn rotate_secret(
 /// `POST /admin/apps/{client_id}/disable`.
 pub(crate) async fn disable(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(client_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Response {
-    set_disabled(state, actor, client_id, form, true).await
+    set_disabled(state, actor, client_id, true).await
 }
 
 /// `POST /admin/apps/{client_id}/enable`.
 pub(crate) async fn enable(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(client_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Response {
-    set_disabled(state, actor, client_id, form, false).await
+    set_disabled(state, actor, client_id, false).await
 }
 
-async fn set_disabled(
-    state: AppState,
-    actor: ConsoleActor,
-    client_id: String,
-    form: ConsoleForm,
-    disabled: bool,
-) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
+async fn set_disabled(state: AppState, actor: ConsoleActor, client_id: String, disabled: bool) -> Response {
     match service::set_client_disabled(&state, &actor.actor, &client_id, disabled).await {
         Ok(()) => see_other(&app_path(&client_id), Some(if disabled { "disabled" } else { "enabled" })),
         Err(err) => error_page(&state, &actor, err),
@@ -397,13 +371,9 @@ pub(crate) async fn confirm_delete(
 /// `POST /admin/apps/{client_id}/delete`.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(client_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     match service::delete_client(&state, &actor.actor, &client_id).await {
         Ok(()) => see_other("/admin/apps", Some("deleted")),
         Err(err) => error_page(&state, &actor, err),

@@ -2,10 +2,10 @@
 //! (one `redirect_uri` per row), so they are read as a list of pairs.
 
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
 use tessera_core::ErrorCode;
 
 use crate::error::ServerError;
+use crate::routes::extract::is_form_urlencoded;
 
 const CONSOLE_FORM_LIMIT: usize = 64 * 1024;
 
@@ -49,13 +49,7 @@ impl<S: Send + Sync> FromRequest<S> for ConsoleForm {
     type Rejection = ServerError;
 
     async fn from_request(request: Request, _state: &S) -> Result<ConsoleForm, ServerError> {
-        let is_form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if !is_form {
+        if !is_form_urlencoded(request.headers()) {
             return Err(ErrorCode::InvalidRequest
                 .with("the body must be application/x-www-form-urlencoded")
                 .into());

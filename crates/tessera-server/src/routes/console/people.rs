@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
@@ -12,14 +12,14 @@ use tessera_core::ErrorCode;
 use tessera_core::user::Role;
 use tessera_store::AuditQuery;
 
-use super::form::ConsoleForm;
 use super::page::{
     error_page, form_error, notice_text, render, see_other, take_one_time_secret, timestamp,
     with_one_time_secret,
 };
-use super::session::ConsoleActor;
+use super::session::{ConsoleActor, Submission};
 use crate::admin::service;
 use crate::error::ServerError;
+use crate::routes::authorize::with_cookie;
 use crate::state::AppState;
 use crate::users::NewUser;
 
@@ -89,12 +89,8 @@ pub(crate) async fn scopes(
 /// `POST /admin/scopes`.
 pub(crate) async fn add_scope(
     State(state): State<AppState>,
-    actor: ConsoleActor,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let name = form.get("name").unwrap_or_default();
     let description = form.get("description").unwrap_or_default();
     let outcome = service::create_scope(&state, &actor.actor, name, description).await.map(drop);
@@ -104,13 +100,9 @@ pub(crate) async fn add_scope(
 /// `POST /admin/scopes/{name}/delete`: refused, with the holders named, while in use.
 pub(crate) async fn delete_scope(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(name): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let outcome = service::delete_scope(&state, &actor.actor, &name).await;
     after_form(&state, &actor, outcome, "/admin/scopes", "deleted").await
 }
@@ -142,12 +134,8 @@ pub(crate) async fn users(
 /// `POST /admin/users`.
 pub(crate) async fn add_user(
     State(state): State<AppState>,
-    actor: ConsoleActor,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let outcome = async {
         let new = NewUser {
             username: form.get("username").unwrap_or_default().to_owned(),
@@ -193,13 +181,9 @@ fn user_path(user_id: &str) -> String {
 /// `POST /admin/users/{user_id}`: role and status.
 pub(crate) async fn update_user(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(user_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let outcome = async {
         let role = Role::parse(form.get("role").unwrap_or("user"))?;
         let disabled = form.checked("disabled");
@@ -211,13 +195,9 @@ pub(crate) async fn update_user(
 /// `POST /admin/users/{user_id}/password`.
 pub(crate) async fn reset_password(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(user_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let password = form.raw("password").unwrap_or_default().to_owned();
     let outcome = service::reset_password(&state, &actor.actor, &user_id, password).await;
     after_form(&state, &actor, outcome, &user_path(&user_id), "password").await
@@ -226,13 +206,9 @@ pub(crate) async fn reset_password(
 /// `POST /admin/users/{user_id}/consents/{client_id}/revoke`.
 pub(crate) async fn revoke_consent(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path((user_id, client_id)): Path<(String, String)>,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let outcome = service::revoke_consent(&state, &actor.actor, &user_id, &client_id).await;
     after_form(&state, &actor, outcome, &user_path(&user_id), "revoked").await
 }
@@ -308,22 +284,14 @@ pub(crate) async fn tokens(State(state): State<AppState>, actor: ConsoleActor) -
             .collect();
         Ok(context! { tokens, new_token })
     };
-    let mut response = page_or_error(&state, &actor, "admin/tokens.html", "tokens", page.await);
-    if let Some(cookie) = delete_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    with_cookie(page_or_error(&state, &actor, "admin/tokens.html", "tokens", page.await), delete_cookie)
 }
 
 /// `POST /admin/tokens`.
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    actor: ConsoleActor,
-    form: ConsoleForm,
+    Submission { actor, form }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let created = async {
         let lifetime =
             match form.get("expires_in") {
@@ -347,13 +315,9 @@ pub(crate) async fn create_token(
 /// `POST /admin/tokens/{token_id}/delete`.
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
-    actor: ConsoleActor,
     Path(token_id): Path<String>,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Response {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return response;
-    }
     let outcome = service::delete_token(&state, &actor.actor, &token_id).await;
     after_form(&state, &actor, outcome, "/admin/tokens", "revoked").await
 }

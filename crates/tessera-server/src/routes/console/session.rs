@@ -3,13 +3,12 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tessera_core::secret::SecretHash;
-use tessera_store::SessionRecord;
 
 use super::form::ConsoleForm;
 use super::page::{CONSOLE_COOKIES, render_bare};
@@ -18,7 +17,6 @@ use crate::admin::audit::Entry;
 use crate::admin::auth::{console_user, peer_ip};
 use crate::cookies::{csrf_matches, csrf_token, read_cookie, set_scoped_cookie};
 use crate::error::ServerError;
-use crate::random::random_token;
 use crate::state::AppState;
 use crate::{unix_now, users};
 
@@ -35,7 +33,7 @@ pub(crate) struct ConsoleActor {
 
 impl ConsoleActor {
     /// Whether a submitted form carries this browser's CSRF token.
-    pub(crate) fn check_csrf(&self, state: &AppState, form: &ConsoleForm) -> Result<(), Response> {
+    fn check_csrf(&self, state: &AppState, form: &ConsoleForm) -> Result<(), Response> {
         if csrf_matches(&self.headers, form.get("csrf")) {
             return Ok(());
         }
@@ -53,6 +51,27 @@ impl ConsoleActor {
 
     pub(crate) fn headers(&self) -> &HeaderMap {
         &self.headers
+    }
+}
+
+/// A console form from a signed-in actor, its CSRF token already checked.
+/// Every console POST takes this, so that none can forget the check.
+pub(crate) struct Submission {
+    pub(crate) actor: ConsoleActor,
+    pub(crate) form: ConsoleForm,
+}
+
+impl FromRequest<AppState> for Submission {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Submission, Response> {
+        let (mut parts, body) = request.into_parts();
+        let actor = ConsoleActor::from_request_parts(&mut parts, state).await?;
+        let form = ConsoleForm::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        actor.check_csrf(state, &form)?;
+        Ok(Submission { actor, form })
     }
 }
 
@@ -165,19 +184,10 @@ pub(crate) async fn login(
         return login_form(&state, &headers, &next, &username, Some(message), StatusCode::OK);
     };
     state.throttle().record_success(&username);
-    // A new session id at every sign-in (no fixation), the old one ended.
-    if let Some(old) = read_cookie(&headers, CONSOLE_SESSION_COOKIE) {
-        state.store().delete_session(&SecretHash::of(&old)).await?;
-    }
-    let session_id = random_token(32)?;
     let lifetime = state.settings().admin_session_lifetime;
-    let session = SessionRecord {
-        session_hash: SecretHash::of(&session_id),
-        user_id: user.user_id.clone(),
-        auth_time: now,
-        expires_at: now + lifetime,
-    };
-    state.store().create_session(&session).await?;
+    let replaced = read_cookie(&headers, CONSOLE_SESSION_COOKIE);
+    let session_id =
+        users::start_session(state.store(), &user.user_id, replaced.as_deref(), now, lifetime).await?;
     let entry =
         Entry::new(format!("user:{}", user.username), "login.succeeded").detail("surface", "console").ip(ip);
     state.audit().record(entry).await;
@@ -196,12 +206,8 @@ pub(crate) async fn login(
 /// `POST /admin/logout`.
 pub(crate) async fn logout(
     State(state): State<AppState>,
-    actor: ConsoleActor,
-    form: ConsoleForm,
+    Submission { actor, form: _ }: Submission,
 ) -> Result<Response, ServerError> {
-    if let Err(response) = actor.check_csrf(&state, &form) {
-        return Ok(response);
-    }
     if let Some(session_id) = read_cookie(actor.headers(), CONSOLE_SESSION_COOKIE) {
         state.store().delete_session(&SecretHash::of(&session_id)).await?;
     }
