@@ -3,32 +3,19 @@
 //! user is read afresh on every request, so a demotion or a disabled account
 //! takes effect at once.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use tessera_core::secret::SecretHash;
 use tessera_core::user::User;
 
 use super::Actor;
 use crate::error::ServerError;
+use crate::routes::extract::{bearer_token, peer_ip};
 use crate::state::AppState;
-
-/// The peer's address (not a forwarded header: that would let anyone write the audit trail's "from where").
-pub fn peer_ip(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
-}
 
 /// An active user who may use the console: a developer or an administrator.
 pub fn console_user(user: Option<User>) -> Option<User> {
     user.filter(|user| !user.disabled && user.role.may_use_console())
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
 }
 
 /// The caller of `/admin/api/…`, authenticated by an admin API token.
@@ -38,14 +25,14 @@ impl FromRequestParts<AppState> for ApiActor {
     type Rejection = ServerError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ApiActor, ServerError> {
-        let token = bearer_token(&parts.headers).ok_or(ServerError::Unauthenticated)?;
+        let token = bearer_token(&parts.headers).map_err(|_| ServerError::Unauthenticated)?;
         let store = state.store();
         let record = store
-            .use_admin_token(&SecretHash::of(token), crate::unix_now())
+            .use_admin_token(&SecretHash::of(&token), crate::unix_now())
             .await?
             .ok_or(ServerError::Unauthenticated)?;
         let user =
             console_user(store.find_user(&record.user_id).await?).ok_or(ServerError::Unauthenticated)?;
-        Ok(ApiActor(Actor { user, token_id: Some(record.token_id), ip: peer_ip(parts) }))
+        Ok(ApiActor(Actor { user, token_id: Some(record.token_id), ip: peer_ip(&parts.extensions) }))
     }
 }

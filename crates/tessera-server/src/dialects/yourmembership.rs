@@ -75,7 +75,7 @@ async fn get_access_token(State(state): State<AppState>, request: Request, csv_s
         Err(err) => return error_response(err, Format::Json),
     };
     let mut grant = None;
-    let peer = crate::routes::extract::peer_ip(&request);
+    let peer = crate::routes::extract::peer_ip(request.extensions());
     let outcome = async {
         let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
             .await

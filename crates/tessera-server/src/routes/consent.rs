@@ -41,7 +41,7 @@ pub(super) async fn consent(
     request: Request,
 ) -> Result<Response, ServerError> {
     let headers: HeaderMap = request.headers().clone();
-    let peer = crate::routes::extract::peer_ip(&request);
+    let peer = crate::routes::extract::peer_ip(request.extensions());
     let body = axum::body::to_bytes(request.into_body(), CONSENT_BODY_LIMIT)
         .await
         .map_err(|_| ServerError::PayloadTooLarge(CONSENT_BODY_LIMIT))?;

@@ -46,7 +46,7 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             ),
             None => None,
         };
-        let peer = peer_ip(&request);
+        let peer = peer_ip(request.extensions());
         let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
             .await
             .map_err(|_| ServerError::PayloadTooLarge(FORM_BODY_LIMIT))?;
@@ -97,9 +97,10 @@ impl FromRequestParts<AppState> for PageQuery {
     }
 }
 
-/// The address of the peer that sent `request`, when the server recorded it.
-pub(crate) fn peer_ip(request: &Request) -> Option<std::net::IpAddr> {
-    request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
+/// The address of the peer that sent a request (from its extensions), when
+/// the server recorded it. Never a forwarded header: anyone could write that.
+pub(crate) fn peer_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
 }
 
 /// Whether the body is declared `application/x-www-form-urlencoded` (any parameters).

@@ -14,9 +14,10 @@ use super::form::ConsoleForm;
 use super::page::{CONSOLE_COOKIES, render_bare};
 use crate::admin::Actor;
 use crate::admin::audit::Entry;
-use crate::admin::auth::{console_user, peer_ip};
+use crate::admin::auth::console_user;
 use crate::cookies::{csrf_matches, csrf_token, read_cookie, set_scoped_cookie};
 use crate::error::ServerError;
+use crate::routes::extract::peer_ip;
 use crate::state::AppState;
 use crate::{unix_now, users};
 
@@ -102,7 +103,7 @@ impl FromRequestParts<AppState> for ConsoleActor {
         let (csrf, csrf_cookie) = csrf_token(&parts.headers, state.settings().secure_cookies)
             .map_err(IntoResponse::into_response)?;
         Ok(ConsoleActor {
-            actor: Actor { user, token_id: None, ip: peer_ip(parts) },
+            actor: Actor { user, token_id: None, ip: peer_ip(&parts.extensions) },
             csrf,
             csrf_cookie,
             headers: parts.headers.clone(),
