@@ -6,8 +6,10 @@
 //! `TEST_BACKEND=postgres`, a freshly created PostgreSQL database: the same
 //! end-to-end suite runs against both.
 
+mod browser;
 mod postgres;
 
+pub use browser::authorize_in_browser;
 pub use postgres::PostgresDatabase;
 
 use std::sync::LazyLock;

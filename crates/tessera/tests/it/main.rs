@@ -3,6 +3,7 @@
 mod admin;
 mod client;
 mod config;
+mod log_secrecy;
 mod proxy;
 mod replicas;
 mod serve;

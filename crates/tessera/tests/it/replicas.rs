@@ -8,7 +8,7 @@ use std::time::Duration;
 use oauth2::PkceCodeChallenge;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tessera_testkit::{PostgresDatabase, form_body, hidden_field};
+use tessera_testkit::{PostgresDatabase, authorize_in_browser};
 use url::Url;
 
 use crate::util::{Dir, ServeProcess, json};
@@ -184,38 +184,7 @@ async fn authorize_at_a(
         .append_pair("state", "af0ifjsldkj")
         .append_pair("code_challenge", challenge.as_str())
         .append_pair("code_challenge_method", "S256");
-    let mut response = browser.get(url.as_str()).send().await.expect("authorize");
-    for form_action in ["/login", "/consent"] {
-        if response.status() != StatusCode::OK {
-            break;
-        }
-        let page = response.text().await.expect("page");
-        let mut form = vec![
-            ("csrf", hidden_field(&page, "csrf").expect("csrf")),
-            ("request", hidden_field(&page, "request").expect("request")),
-        ];
-        match form_action {
-            "/login" => form.extend([("username", "alice".into()), ("password", PASSWORD.into())]),
-            _ => form.extend([("decision", "allow".into()), ("grant_scope", "contact.read".into())]),
-        }
-        let form: Vec<(&str, &str)> = form.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        let posted = browser
-            .post(replicas.a.local(form_action))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(&form))
-            .send()
-            .await
-            .expect("form post");
-        assert_eq!(posted.status(), StatusCode::SEE_OTHER, "{form_action}");
-        let next = posted.headers()["location"].to_str().expect("location").to_owned();
-        if next.starts_with(REDIRECT) {
-            response = posted;
-            break;
-        }
-        response = browser.get(url.join(&next).expect("relative location")).send().await.expect("follow");
-    }
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let back = Url::parse(response.headers()["location"].to_str().expect("location")).expect("redirect");
+    let back = authorize_in_browser(browser, url.as_str(), "alice", PASSWORD, &["contact.read"]).await;
     assert_eq!(
         back.query_pairs().find(|(name, _)| name == "state").map(|(_, value)| value.into_owned()).as_deref(),
         Some("af0ifjsldkj")

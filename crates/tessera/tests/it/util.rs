@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 pub(crate) struct Dir {
@@ -74,6 +74,8 @@ pub(crate) struct ServeProcess {
     /// `http://ADDR` of this process, which differs from the issuer for a
     /// replica configured with its load balancer's issuer.
     pub(crate) local_url: String,
+    /// Every line the process has written to standard output so far.
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServeProcess {
@@ -81,9 +83,12 @@ impl ServeProcess {
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn serve");
         let stdout = child.stdout.take().expect("stdout");
         let (found, banner) = mpsc::channel();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&output);
         std::thread::spawn(move || {
             let mut local_addr = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().expect("output lock").push(line.clone());
                 if let Some((_, addr)) = line.trim().split_once(" is listening on ") {
                     local_addr = Some(addr.trim().to_owned());
                 }
@@ -104,7 +109,12 @@ impl ServeProcess {
                 panic!("tessera did not print its address within 30s");
             }
         };
-        ServeProcess { child, issuer, local_url: format!("http://{local_addr}") }
+        ServeProcess { child, issuer, local_url: format!("http://{local_addr}"), output }
+    }
+
+    /// What the process has written to standard output (its logs) so far.
+    pub(crate) fn output(&self) -> String {
+        self.output.lock().expect("output lock").join("\n")
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
