@@ -555,6 +555,10 @@ async fn hostile_requests_get_their_rfc_answers_and_the_server_stays_healthy() {
     if framed.headers().get("x-frame-options").and_then(|v| v.to_str().ok()) != Some("DENY") {
         s.failures.push("login page: no X-Frame-Options: DENY (clickjacking)".into());
     }
+    s.cases += 1;
+    if framed.headers().get("referrer-policy").and_then(|v| v.to_str().ok()) != Some("no-referrer") {
+        s.failures.push("login page: no Referrer-Policy: no-referrer (RFC 9700 §4.2)".into());
+    }
     s.check(
         "path traversal",
         s.app.http.get(s.app.url("/assets/../../../../etc/passwd")),
