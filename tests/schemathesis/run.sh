@@ -15,6 +15,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 : "${TESSERA_BIN:?set TESSERA_BIN to the tessera binary, e.g. \$CARGO_TARGET_DIR/debug/tessera}"
 tessera_bin="$(cd "$(dirname "$TESSERA_BIN")" && pwd)/$(basename "$TESSERA_BIN")"
+# Not a setting: tessera would warn about an unknown TESSERA_* variable.
+unset TESSERA_BIN
 venv="${VENV:-$HOME/.cache/tessera/venv}"
 # Examples per operation and phase: enough to find what the schema misstates,
 # small enough that the run stays well under two minutes on two cores.

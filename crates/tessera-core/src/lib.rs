@@ -34,6 +34,8 @@ pub use error::{ErrorCode, OAuthError};
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod properties;
 
 /// Seconds since the Unix epoch; the core's only notion of time.
 pub type UnixTime = u64;

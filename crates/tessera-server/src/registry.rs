@@ -155,10 +155,11 @@ async fn known_scopes(store: &dyn Store) -> Result<ScopeSet, ServerError> {
 }
 
 async fn find_existing(store: &dyn Store, client_id: &str) -> Result<Client, ServerError> {
-    store
-        .find_client(client_id)
-        .await?
-        .ok_or_else(|| ErrorCode::InvalidRequest.with(format!("no client with id `{client_id}` (list them with `tessera client list`)")).into())
+    store.find_client(client_id).await?.ok_or_else(|| {
+        ErrorCode::InvalidRequest
+            .with(format!("no client with id `{client_id}` (list them with `tessera client list`)"))
+            .into()
+    })
 }
 
 pub async fn create_scope(
@@ -171,6 +172,11 @@ pub async fn create_scope(
     if description.is_empty() {
         return Err(ErrorCode::InvalidRequest
             .with("a scope needs a description: it is shown to people on consent pages")
+            .into());
+    }
+    if description.chars().count() > 500 || description.chars().any(char::is_control) {
+        return Err(ErrorCode::InvalidRequest
+            .with("a scope description is at most 500 printable characters")
             .into());
     }
     let record =

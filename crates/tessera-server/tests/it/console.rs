@@ -194,7 +194,9 @@ async fn developers_manage_only_their_own_applications() {
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let location = created.headers()[LOCATION].to_str().expect("ascii").to_owned();
     let mine = location.trim_start_matches("/admin/apps/").trim_end_matches("?notice=created").to_owned();
-    assert_eq!(app.store().find_client(&mine).await.expect("find").expect("exists").owner.is_some(), true);
+    let owner = app.store().find_client(&mine).await.expect("find").expect("exists").owner;
+    let dev = app.store().find_user_by_username("dev").await.expect("find").expect("exists");
+    assert_eq!(owner, Some(dev.user_id), "the developer owns what they register");
 
     let list = browser.get(app.url("/admin/apps")).send().await.expect("list").text().await.expect("html");
     assert!(list.contains(&mine) && !list.contains(&theirs), "only their own application is listed");

@@ -1,8 +1,8 @@
 //! End-to-end tests: a real server on a random port, real HTTP clients.
 
 mod account;
-mod audit;
 mod admin_api;
+mod audit;
 mod client_credentials;
 mod code_flow;
 mod configuration_reference;

@@ -538,7 +538,11 @@ pub(crate) async fn refresh_token_rotation(store: &dyn Store) {
     let first = refresh("rt-1", "fam-1");
     store.create_refresh_token(&first).await.expect("create");
     assert_eq!(store.count_live_refresh_families(10).await.expect("count"), 1);
-    assert_eq!(store.count_live_refresh_families(1010).await.expect("count"), 0, "an expired family is not live");
+    assert_eq!(
+        store.count_live_refresh_families(1010).await.expect("count"),
+        0,
+        "an expired family is not live"
+    );
 
     let rotated = store
         .rotate_refresh_token(&SecretHash::of("rt-1"), &SecretHash::of("rt-2"), 20)
@@ -559,7 +563,11 @@ pub(crate) async fn refresh_token_rotation(store: &dyn Store) {
 
     assert!(store.revoke_refresh_family("fam-1", 30).await.expect("revoke"), "this call revoked the family");
     assert!(!store.revoke_refresh_family("fam-1", 31).await.expect("revoke again"), "only once");
-    assert_eq!(store.count_live_refresh_families(31).await.expect("count"), 0, "a revoked family is not live");
+    assert_eq!(
+        store.count_live_refresh_families(31).await.expect("count"),
+        0,
+        "a revoked family is not live"
+    );
     let dead = store
         .rotate_refresh_token(&SecretHash::of("rt-2"), &SecretHash::of("rt-3"), 32)
         .await

@@ -41,7 +41,10 @@ fn create_shows_the_secret_once_and_never_again() {
 
     dir.run(&["client", "delete", client_id]);
     let err = dir.run_failing(&["client", "show", client_id]);
-    assert_eq!(err.trim(), format!("error: no client with id `{client_id}` (list them with `tessera client list`)"));
+    assert_eq!(
+        err.trim(),
+        format!("error: no client with id `{client_id}` (list them with `tessera client list`)")
+    );
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub(crate) struct AuditParams {
     target: Option<String>,
     /// Only events older than this one (for the next page).
     before_id: Option<i64>,
-    /// Events per page, default 50; more than 200 counts as 200.
+    /// Events per page, default 50; clamped to 1 to 200.
     #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     limit: Option<u32>,
 }

@@ -209,7 +209,9 @@ impl ToSchema for GrantTypeName {
 pub(crate) struct ListQuery {
     /// Case-insensitive text in the name or the client id.
     search: Option<String>,
-    /// Rows per page, default 50; more than 200 counts as 200.
+    /// Rows per page, default 50; clamped to 1 to 200.
+    // Documented as what it is, a u32: utoipa would call it an int32 and so
+    // promise that 2^31 is refused.
     #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     limit: Option<u32>,
     /// Rows to skip.
@@ -225,7 +227,8 @@ pub(crate) struct ApplicationList {
     total: u64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a secret.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct CreatedApplication {
     client: Application,
     /// Shown this once; `null` for a public client.
@@ -241,7 +244,8 @@ pub(crate) struct RotateSecret {
     grace_seconds: u64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a secret.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct NewSecret {
     /// Shown this once.
     client_secret: String,

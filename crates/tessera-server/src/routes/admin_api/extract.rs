@@ -103,6 +103,8 @@ pub(crate) async fn method_not_allowed() -> Response {
     )
 }
 
+/// PostgreSQL text cannot hold NUL, so a NUL that reached the store would be
+/// a 500 there and fine on SQLite; refusing it here answers the same everywhere.
 const NUL_REFUSED: &str = "strings must not contain NUL characters";
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -7,7 +7,6 @@ use std::sync::LazyLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
@@ -73,7 +72,9 @@ use crate::routes::admin_api::{audit, clients, scopes, tokens, users};
 pub(crate) struct ApiDoc;
 
 /// Every error body: an RFC 6749 §5.2 style code and a human-readable sentence.
-#[derive(Debug, Serialize, ToSchema)]
+/// The schema only: `ServerError` writes the bodies.
+#[derive(ToSchema)]
+#[allow(dead_code)]
 pub(crate) struct ApiError {
     /// `invalid_request`, `invalid_client_metadata`, `invalid_redirect_uri`,
     /// `invalid_scope`, `invalid_token`, `access_denied`, `not_found`, `conflict`…

@@ -69,6 +69,7 @@ pub(crate) struct NewToken {
     expires_in_seconds: Option<u64>,
 }
 
+// No `Debug`: it holds a secret.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct CreatedToken {
     /// Send as `Authorization: Bearer <token>`. Shown this once.

@@ -92,6 +92,7 @@ pub(crate) struct UserList {
     users: Vec<UserView>,
 }
 
+// No `Debug`: it holds a password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewUserInput {
@@ -124,6 +125,7 @@ pub(crate) struct UserChanges {
     disabled: Option<bool>,
 }
 
+// No `Debug`: it holds a password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewPassword {

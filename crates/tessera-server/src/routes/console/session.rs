@@ -33,14 +33,14 @@ pub(crate) struct ConsoleActor {
 }
 
 impl ConsoleActor {
-    /// Whether a submitted form carries this browser's CSRF token.
-    fn check_csrf(&self, state: &AppState, form: &ConsoleForm) -> Result<(), Response> {
+    /// The page refusing a submitted form without this browser's CSRF token, if it lacks it.
+    fn csrf_rejection(&self, state: &AppState, form: &ConsoleForm) -> Option<Response> {
         if csrf_matches(&self.headers, form.get("csrf")) {
-            return Ok(());
+            return None;
         }
         let heading = "The form expired";
         let message = "Reload the page and try again.";
-        Err(super::page::render(
+        Some(super::page::render(
             state,
             self,
             "admin/error.html",
@@ -71,7 +71,9 @@ impl FromRequest<AppState> for Submission {
         let form = ConsoleForm::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
-        actor.check_csrf(state, &form)?;
+        if let Some(rejection) = actor.csrf_rejection(state, &form) {
+            return Err(rejection);
+        }
         Ok(Submission { actor, form })
     }
 }
