@@ -17,7 +17,8 @@
 # BENCH_WARMUP (2s), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
 # BENCH_TARGET_DIR ($HOME/.cache/tessera/bench-target), PEER_WORKERS (nproc),
 # BENCH_SCALE_CLIENTS (1000000; 0 skips), BENCH_SCALE_SAMPLE (10000),
-# BENCH_SOURCE: "worktree" (default) builds the files as they are; "head"
+# BENCH_SCENARIOS (a comma-separated subset, e.g. client_credentials,introspection;
+# default: all), BENCH_SOURCE: "worktree" (default) builds the files as they are; "head"
 # builds a copy of the last commit (git archive), for figures that match the
 # commit named in the results while someone edits the work tree.
 # Exit status: 0, or 1 when a run had errors (the results are still written).
@@ -360,6 +361,9 @@ run_wrk() {
 run_scenario() {
   local scenario=$1 targets=$2 round server url script pids envs
   local -a env_args
+  if [[ -n ${BENCH_SCENARIOS:-} && ,$BENCH_SCENARIOS, != *,$scenario,* ]]; then
+    return
+  fi
   log "scenario $scenario"
   for round in $(seq 0 "$ROUNDS"); do
     while IFS='|' read -r server url script pids envs; do

@@ -92,6 +92,8 @@ async function addApplication(page, { name, redirects }) {
   await page.check('input[name=scope][value="contact.read"]');
   await page.check('input[name=grant_type][value=client_credentials]');
   await page.check('input[name=grant_type][value=authorization_code]');
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  await page.screenshot({ path: path.join(artifacts, `console-add-${slug}.png`), fullPage: true });
   await page.click('button:has-text("Generate keys")');
   await page.waitForURL(/\/admin\/apps\/[^/]+\?notice=created$/);
   return await page.inputValue('#client-id');

@@ -766,9 +766,19 @@ pub(crate) async fn audit_trail(store: &dyn Store) {
     assert_eq!(actions(store.search_audit_events(&target).await.expect("target")), ["token.refused"]);
     let older = AuditQuery { before_id: Some(everything[1].event_id), limit: 1, ..all.clone() };
     assert_eq!(actions(store.search_audit_events(&older).await.expect("page")), ["token.issued"]);
+    // A batch larger than one statement's rows is written whole.
+    let bulk: Vec<AuditEvent> = (0..1203).map(|i| event(50 + i, "bulk.written", "c-9")).collect();
+    store.record_audit_events(&bulk).await.expect("record a large batch");
+    let written = AuditQuery { action: Some("bulk.written".into()), limit: 5000, ..AuditQuery::default() };
+    assert_eq!(store.search_audit_events(&written).await.expect("bulk").len(), 1203);
     assert_eq!(store.prune_audit_events(30).await.expect("prune"), 2);
+    let kept = |action: &str| AuditQuery { action: Some(action.into()), limit: 10, ..AuditQuery::default() };
     assert_eq!(
-        actions(store.search_audit_events(&all).await.expect("after prune")),
-        ["client.deleted", "token.refused"]
+        actions(store.search_audit_events(&kept("client.")).await.expect("after prune")),
+        ["client.deleted"]
+    );
+    assert_eq!(
+        actions(store.search_audit_events(&kept("token.")).await.expect("after prune")),
+        ["token.refused"]
     );
 }
