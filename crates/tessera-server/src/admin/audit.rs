@@ -14,6 +14,11 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE_CAPACITY: usize = 8192;
 /// The most events written in one transaction.
 const BATCH: usize = 512;
+/// How long the first event of a batch waits for company. Under load a batch
+/// fills long before; idle, an event is written within this delay. Writing
+/// each event as it came cost a transaction (and a thread hand-off) per
+/// grant, which halved client_credentials throughput on SQLite.
+const BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What happened, before it is stamped and queued. Never put a secret in it.
 #[derive(Debug, Clone)]
@@ -119,13 +124,21 @@ async fn write_batches(store: std::sync::Arc<dyn Store>, mut commands: mpsc::Rec
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiting = Vec::new();
     while let Some(first) = commands.recv().await {
+        let deadline = tokio::time::Instant::now() + BATCH_DELAY;
         let mut next = Some(first);
         while let Some(command) = next {
             match command {
                 Command::Record(event) => batch.push(event),
-                Command::Flush(done) => waiting.push(done),
+                // Someone waits for the trail: write what there is now.
+                Command::Flush(done) => {
+                    waiting.push(done);
+                    break;
+                }
             }
-            next = if batch.len() < BATCH { commands.try_recv().ok() } else { None };
+            if batch.len() >= BATCH {
+                break;
+            }
+            next = tokio::time::timeout_at(deadline, commands.recv()).await.ok().flatten();
         }
         if !batch.is_empty() {
             if let Err(err) = store.record_audit_events(&batch).await {

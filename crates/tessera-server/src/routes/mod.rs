@@ -13,6 +13,7 @@ mod introspect;
 mod login;
 mod logout;
 mod register;
+mod request_id;
 mod revoke;
 pub(crate) mod token;
 mod userinfo;
@@ -20,7 +21,7 @@ mod userinfo;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -71,9 +72,9 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         // Every response names its request, and every log line inside it too: a
-        // caller's own `X-Request-Id` is kept, others get a UUID.
+        // caller's own `X-Request-Id` is kept, others get a fresh one.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::RequestIds::new()))
         .with_state(state)
 }
 
