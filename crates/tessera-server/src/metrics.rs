@@ -24,19 +24,19 @@ use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GrantLabels {
-    grant_type: String,
+    grant_type: &'static str,
     outcome: &'static str,
 }
 
@@ -138,11 +138,13 @@ impl Metrics {
     /// folded into `other`, so a client cannot create series at will).
     pub fn grant(&self, grant_type: &str, error: Option<&'static str>) {
         let grant_type = match grant_type {
-            "client_credentials" | "authorization_code" | "refresh_token" => grant_type,
+            "client_credentials" => "client_credentials",
+            "authorization_code" => "authorization_code",
+            "refresh_token" => "refresh_token",
             _ => "other",
         };
         let outcome = if error.is_some() { "refused" } else { "issued" };
-        self.grants.get_or_create(&GrantLabels { grant_type: grant_type.to_owned(), outcome }).inc();
+        self.grants.get_or_create(&GrantLabels { grant_type, outcome }).inc();
         if let Some(error) = error {
             self.errors.get_or_create(&ErrorLabels { error }).inc();
         }
@@ -181,20 +183,49 @@ pub async fn timed<T>(state: &AppState, operation: &'static str, future: impl Fu
 /// Middleware: counts and times every request by its route pattern (never
 /// its concrete path, which may hold ids).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| intern(path.as_str()));
+    let method = method_label(request.method());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let metrics = state.metrics();
-    metrics
-        .request_duration
-        .get_or_create(&RouteLabels { route: route.clone() })
-        .observe(started.elapsed().as_secs_f64());
+    metrics.request_duration.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
     metrics
         .requests
         .get_or_create(&RequestLabels { method, route, status: response.status().as_u16() })
         .inc();
     response
+}
+
+/// The route patterns, each stored once for the life of the process: they
+/// are the router's own paths, a fixed set, so labels need no allocation.
+fn intern(route: &str) -> &'static str {
+    static ROUTES: std::sync::LazyLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> =
+        std::sync::LazyLock::new(Default::default);
+    if let Some(known) = ROUTES.read().ok().and_then(|routes| routes.get(route).copied()) {
+        return known;
+    }
+    let Ok(mut routes) = ROUTES.write() else { return "unmatched" };
+    if let Some(known) = routes.get(route) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+    routes.insert(leaked);
+    leaked
+}
+
+/// Standard methods by name; anything else shares one label.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// `GET /metrics`.

@@ -873,12 +873,12 @@ macro_rules! sql_store {
                     );
                     insert.push_values(chunk, |mut row, event| {
                         row.push_bind($crate::rows::to_db_time(event.at))
-                            .push_bind(event.actor.clone())
-                            .push_bind(event.action.clone())
-                            .push_bind(event.target.clone())
+                            .push_bind(event.actor.as_str())
+                            .push_bind(event.action.as_str())
+                            .push_bind(event.target.as_deref())
                             .push_bind(event.outcome.as_str())
-                            .push_bind(event.ip.clone())
-                            .push_bind(event.details.clone());
+                            .push_bind(event.ip.as_deref())
+                            .push_bind(event.details.as_str());
                     });
                     insert.build().execute(&mut *tx).await?;
                 }
