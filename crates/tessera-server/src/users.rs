@@ -56,6 +56,8 @@ pub async fn set_password(store: &dyn Store, username: &str, password: String) -
     let mut user = existing_user(store, username).await?;
     user.password_hash = hash_password(password).await?;
     store.update_user(&user).await?;
+    // Whoever held the old password may hold a session too: it ends here.
+    store.delete_user_sessions(&user.user_id).await?;
     Ok(())
 }
 

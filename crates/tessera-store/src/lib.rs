@@ -94,6 +94,8 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError>;
     async fn delete_session(&self, session_hash: &SecretHash) -> Result<(), StoreError>;
+    /// Ends every session of a user (after a password change); returns how many.
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
 
     /// Remembers (replacing) the scopes `user_id` approved for `client_id`.
     async fn save_consent(

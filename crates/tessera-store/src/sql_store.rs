@@ -320,6 +320,11 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, $crate::StoreError> {
+                let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&self.writer).await?;
+                Ok(ended.rows_affected())
+            }
+
             async fn save_consent(
                 &self,
                 user_id: &str,

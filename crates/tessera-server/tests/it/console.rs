@@ -224,3 +224,19 @@ async fn developers_manage_only_their_own_applications() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_password_reset_ends_the_users_sessions() {
+    let app = TestApp::spawn().await;
+    let ada = app.add_user_with_role("ada", PASSWORD, Role::Admin).await;
+    let (browser, _) = sign_in(&app, "ada").await;
+    assert_eq!(browser.get(app.url("/admin/apps")).send().await.expect("get").status(), StatusCode::OK);
+
+    let admin = app.store().find_user(&ada).await.expect("find").expect("exists");
+    let actor = tessera_server::admin::Actor { user: admin, token_id: None, ip: None };
+    tessera_server::admin::service::reset_password(app.state(), &actor, &ada, "a brand new password".into())
+        .await
+        .expect("reset");
+    let after = browser.get(app.url("/admin/apps")).send().await.expect("get");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "the session opened with the old password has ended");
+}

@@ -446,6 +446,17 @@ pub(crate) async fn code_flow_records(store: &dyn Store) {
     assert_eq!(store.find_session(&SecretHash::of("s"), 100).await.expect("find"), None, "expired");
     store.delete_session(&SecretHash::of("s")).await.expect("delete");
     assert_eq!(store.find_session(&SecretHash::of("s"), 1).await.expect("find"), None);
+    for id in ["s1", "s2"] {
+        let session = SessionRecord {
+            session_hash: SecretHash::of(id),
+            user_id: "u-1".into(),
+            auth_time: 5,
+            expires_at: 100,
+        };
+        store.create_session(&session).await.expect("session");
+    }
+    assert_eq!(store.delete_user_sessions("u-1").await.expect("end all"), 2);
+    assert_eq!(store.find_session(&SecretHash::of("s2"), 1).await.expect("find"), None);
 
     // Consent: remembered per user and client, replaced on change.
     assert_eq!(store.find_consent("u-1", "app-1").await.expect("find"), None);
