@@ -4,21 +4,15 @@
 // uses it at /token; the secret is never shown again; developers see only
 // their own applications; no console page is reachable signed out.
 
-import { test, after, before } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { tesseraHome, launchChromium, onCleanup } from './support.mjs';
 
-const binary = process.env.TESSERA_BIN ?? path.resolve('../../target/debug/tessera');
 const artifacts = path.resolve('artifacts');
 mkdirSync(artifacts, { recursive: true });
-const dataDir = mkdtempSync(path.join(tmpdir(), 'tessera-console-'));
-const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TESSERA_')));
-const cleanups = [];
-after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
+const home = tesseraHome('console');
 
 const ADMIN = { username: 'root-admin', password: 'a long admin passphrase' };
 const DEVELOPERS = [
@@ -26,25 +20,10 @@ const DEVELOPERS = [
   { username: 'dev-two', password: 'developer two password' },
 ];
 
-function tessera(args, input) {
-  return execFileSync(binary, ['--data-dir', dataDir, ...args], { env, input, encoding: 'utf8' });
-}
+const tessera = home.run;
 
 async function startServer() {
-  const child = spawn(binary, ['--data-dir', dataDir, 'serve', '--listen', '127.0.0.1:0'], {
-    env: { ...env, TESSERA_ADMIN_USERNAME: ADMIN.username, TESSERA_ADMIN_PASSWORD: ADMIN.password },
-  });
-  cleanups.push(async () => { child.kill('SIGTERM'); });
-  let output = '';
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tessera serve did not start: ${output}`)), 30_000);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(/issuer:\s+(\S+)/);
-      if (match) { clearTimeout(timer); resolve({ issuer: match[1], output: () => output }); }
-    });
-    child.on('exit', (code) => reject(new Error(`tessera serve exited with ${code}: ${output}`)));
-  });
+  return await home.serve({ TESSERA_ADMIN_USERNAME: ADMIN.username, TESSERA_ADMIN_PASSWORD: ADMIN.password });
 }
 
 let issuer;
@@ -59,12 +38,7 @@ before(async () => {
   }
   server = await startServer();
   issuer = server.issuer;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
-  });
-  cleanups.push(async () => { await browser.close(); });
+  browser = await launchChromium();
 });
 
 async function signIn(context, { username, password }) {
@@ -101,7 +75,7 @@ async function addApplication(page, { name, redirects }) {
 
 test('signed out, every console page sends the browser to the login page', async () => {
   const context = await browser.newContext();
-  cleanups.push(async () => { await context.close(); });
+  onCleanup(async () => { await context.close(); });
   const page = await context.newPage();
   for (const target of ['/admin', '/admin/apps', '/admin/apps/new', '/admin/users', '/admin/activity', '/admin/scopes']) {
     const response = await page.goto(`${issuer}${target}`);
@@ -121,7 +95,7 @@ test('signed out, every console page sends the browser to the login page', async
 test('an administrator adds an application, copies its secret once and it works at /token', async () => {
   const context = await browser.newContext();
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: issuer });
-  cleanups.push(async () => { await context.close(); });
+  onCleanup(async () => { await context.close(); });
   const page = await signIn(context, ADMIN);
   const session = (await context.cookies()).find((cookie) => cookie.name === 'tessera_admin');
   assert.ok(session.httpOnly, 'the console session cookie is HttpOnly');
@@ -175,7 +149,7 @@ test('an administrator adds an application, copies its secret once and it works 
 test('a developer sees only their own applications', async () => {
   const first = await browser.newContext();
   const second = await browser.newContext();
-  cleanups.push(async () => { await first.close(); await second.close(); });
+  onCleanup(async () => { await first.close(); await second.close(); });
 
   const one = await signIn(first, DEVELOPERS[0]);
   assert.equal(await one.getByRole('link', { name: 'Users' }).count(), 0, 'developers have no Users section');

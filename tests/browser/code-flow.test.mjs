@@ -3,43 +3,18 @@
 // Tessera, the user signs in and consents, the code comes back with the same
 // state, and is redeemed; the ID token, userinfo and refresh rotation are checked.
 
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { chromium } from 'playwright-core';
+import { tesseraHome, launchChromium, onCleanup } from './support.mjs';
 
-const binary = process.env.TESSERA_BIN ?? path.resolve('../../target/debug/tessera');
 const artifacts = path.resolve('artifacts');
 mkdirSync(artifacts, { recursive: true });
-const dataDir = mkdtempSync(path.join(tmpdir(), 'tessera-browser-'));
-// The binary reads TESSERA_* settings; give it none from this environment.
-const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TESSERA_')));
-const cleanups = [];
-after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
-
-function tessera(args, input) {
-  return execFileSync(binary, ['--data-dir', dataDir, ...args], { env, input, encoding: 'utf8' });
-}
-
-async function startServer() {
-  const child = spawn(binary, ['--data-dir', dataDir, 'serve', '--listen', '127.0.0.1:0'], { env });
-  cleanups.push(async () => { child.kill('SIGTERM'); });
-  let output = '';
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tessera serve did not start: ${output}`)), 30_000);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(/issuer:\s+(\S+)/);
-      if (match) { clearTimeout(timer); resolve(match[1]); }
-    });
-    child.on('exit', (code) => reject(new Error(`tessera serve exited with ${code}: ${output}`)));
-  });
-}
+const home = tesseraHome('browser');
+const tessera = home.run;
 
 /** The application's redirect endpoint: resolves with the first callback URL. */
 async function startCallbackServer() {
@@ -50,7 +25,7 @@ async function startCallbackServer() {
     response.end('signed in');
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(async () => { server.close(); });
+  onCleanup(async () => { server.close(); });
   return { port: server.address().port, received };
 }
 
@@ -65,7 +40,7 @@ test('a user signs in and consents in Chromium; the application gets verified to
     '--output', 'json']));
   const userId = JSON.parse(tessera(['user', 'list', '--output', 'json']))[0].user_id;
 
-  const issuer = await startServer();
+  const { issuer } = await home.serve();
   const callback = await startCallbackServer();
   const redirectUri = `http://127.0.0.1:${callback.port}/callback`;
   const config = await oidc.discovery(new URL(issuer), app.client_id, app.client_secret, undefined,
@@ -83,12 +58,7 @@ test('a user signs in and consents in Chromium; the application gets verified to
     nonce,
   });
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
-  });
-  cleanups.push(async () => { await browser.close(); });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(authorizationUrl.href);
   await assert.doesNotReject(page.getByText('Browser App').first().waitFor());

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::UnixTime;
+use crate::client_assertion::JwkSet;
 use crate::client_auth::AuthMethod;
 use crate::error::{ErrorCode, OAuthError};
 use crate::redirect_uri::RedirectUri;
@@ -43,6 +44,10 @@ pub struct Client {
     /// Access tokens of this client live this long (seconds) instead of the
     /// server's lifetime; never longer than it.
     pub access_token_lifetime: Option<u64>,
+    /// The client's public keys (RFC 7591 `jwks`), for `private_key_jwt`.
+    pub jwks: Option<JwkSet>,
+    /// Where the client publishes its public keys (RFC 7591 `jwks_uri`).
+    pub jwks_uri: Option<String>,
     /// The user who registered the client in the developer portal, if any.
     pub owner: Option<String>,
     pub created_at: UnixTime,
@@ -85,11 +90,17 @@ pub enum GrantType {
     AuthorizationCode,
     ClientCredentials,
     RefreshToken,
+    /// RFC 8693: OAuth 2.0 Token Exchange.
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] =
-        [GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::RefreshToken];
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+        GrantType::TokenExchange,
+    ];
 
     pub fn parse(raw: &str) -> Option<GrantType> {
         GrantType::ALL.into_iter().find(|grant| grant.as_str() == raw)
@@ -100,6 +111,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! which credentials a request presents, and whether they prove the client.
 //!
 //! Exactly one method per request: `client_secret_basic`, `client_secret_post`,
-//! or `none` for public clients. Every failure to prove the client is the same
+//! `private_key_jwt` (a signed assertion, see [`crate::client_assertion`]), or
+//! `none` for public clients. Every failure to prove the client is the same
 //! `invalid_client`, so a caller learns nothing about which part was wrong.
 
 use base64::Engine;
@@ -10,6 +11,10 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::UnixTime;
 use crate::client::Client;
+use crate::client_assertion::{
+    AssertionContext, JWT_BEARER_ASSERTION_TYPE, JwkSet, SignatureVerifier, VerifiedAssertion,
+    claimed_client_id, verify_assertion,
+};
 use crate::error::{ErrorCode, OAuthError};
 use crate::request::FormParams;
 
@@ -18,12 +23,18 @@ use crate::request::FormParams;
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// OpenID Connect Core §9 / RFC 7523 §2.2: a JWT signed with the client's key.
+    PrivateKeyJwt,
     None,
 }
 
 impl AuthMethod {
-    pub const ALL: [AuthMethod; 3] =
-        [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::None];
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::None,
+    ];
 
     pub fn parse(raw: &str) -> Option<AuthMethod> {
         AuthMethod::ALL.into_iter().find(|method| method.as_str() == raw)
@@ -33,6 +44,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }
@@ -43,6 +55,8 @@ impl AuthMethod {
 pub struct PresentedCredentials {
     pub client_id: String,
     secret: Option<String>,
+    /// The `client_assertion` of `private_key_jwt`, not yet verified.
+    assertion: Option<String>,
     pub method: AuthMethod,
 }
 
@@ -77,6 +91,9 @@ fn presented_credentials_unchecked(
     authorization: Option<&str>,
     form: &FormParams,
 ) -> Result<PresentedCredentials, OAuthError> {
+    if form.contains("client_assertion_type") || form.contains("client_assertion") {
+        return presented_assertion(authorization, form);
+    }
     if let Some(header) = authorization {
         let (client_id, secret) = parse_basic(header)?;
         if form.contains("client_secret") {
@@ -90,6 +107,7 @@ fn presented_credentials_unchecked(
         return Ok(PresentedCredentials {
             client_id,
             secret: Some(secret),
+            assertion: None,
             method: AuthMethod::ClientSecretBasic,
         });
     }
@@ -101,18 +119,62 @@ fn presented_credentials_unchecked(
         Some(_) => AuthMethod::ClientSecretPost,
         None => AuthMethod::None,
     };
-    Ok(PresentedCredentials { client_id: client_id.to_owned(), secret, method })
+    Ok(PresentedCredentials { client_id: client_id.to_owned(), secret, assertion: None, method })
+}
+
+/// RFC 7521 §4.2: `client_assertion_type` and `client_assertion`, alone. The
+/// client is the assertion's `sub` (checked with `iss` once verified), and a
+/// `client_id` in the body must name the same client.
+fn presented_assertion(
+    authorization: Option<&str>,
+    form: &FormParams,
+) -> Result<PresentedCredentials, OAuthError> {
+    if authorization.is_some() || form.contains("client_secret") {
+        return Err(ErrorCode::InvalidRequest
+            .with("the client authenticated with both a client assertion and a secret: use one method"));
+    }
+    if form.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION_TYPE) {
+        return Err(ErrorCode::InvalidClient
+            .with(format!("`client_assertion_type` must be `{JWT_BEARER_ASSERTION_TYPE}`")));
+    }
+    let Some(assertion) = form.get("client_assertion") else {
+        return Err(ErrorCode::InvalidClient.with("`client_assertion` is missing"));
+    };
+    let Some(client_id) = claimed_client_id(assertion) else {
+        return Err(client_authentication_failed());
+    };
+    if form.get("client_id").is_some_and(|id| id != client_id) {
+        return Err(client_authentication_failed());
+    }
+    Ok(PresentedCredentials {
+        client_id,
+        secret: None,
+        assertion: Some(assertion.to_owned()),
+        method: AuthMethod::PrivateKeyJwt,
+    })
+}
+
+impl PresentedCredentials {
+    /// The unverified `client_assertion`, when the method is `private_key_jwt`.
+    pub fn assertion(&self) -> Option<&str> {
+        self.assertion.as_deref()
+    }
 }
 
 /// Checks presented credentials against the registered client at `now`.
 ///
 /// A confidential client may use either secret method whatever it registered:
 /// both carry the same secret over TLS, and OAuth 2.1 leaves the choice to the client.
+/// A `private_key_jwt` client never authenticates with a secret, and an
+/// assertion is never proven here: see [`authenticate_assertion`].
 pub fn authenticate(
     client: &Client,
     presented: &PresentedCredentials,
     now: UnixTime,
 ) -> Result<(), OAuthError> {
+    if client.auth_method == AuthMethod::PrivateKeyJwt || presented.method == AuthMethod::PrivateKeyJwt {
+        return Err(client_authentication_failed());
+    }
     let proven = match (&client.secret_hash, &presented.secret) {
         (Some(hash), Some(secret)) => {
             // Both comparisons always run, so timing does not tell which secret matched.
@@ -130,6 +192,25 @@ pub fn authenticate(
         return Ok(());
     }
     Err(client_authentication_failed())
+}
+
+/// Checks a `private_key_jwt` assertion against `keys`, the client's public
+/// keys (registered inline, or fetched from its `jwks_uri`). On success the
+/// caller must still record the returned `jti` once, until its `expires_at`.
+pub fn authenticate_assertion(
+    client: &Client,
+    presented: &PresentedCredentials,
+    keys: &JwkSet,
+    context: AssertionContext<'_>,
+    verifier: &dyn SignatureVerifier,
+) -> Result<VerifiedAssertion, OAuthError> {
+    let (AuthMethod::PrivateKeyJwt, Some(assertion)) = (client.auth_method, presented.assertion()) else {
+        return Err(client_authentication_failed());
+    };
+    if client.disabled || client.client_id != presented.client_id {
+        return Err(client_authentication_failed());
+    }
+    verify_assertion(assertion, &client.client_id, keys, context, verifier)
 }
 
 /// The one error for every failed client authentication.
@@ -261,6 +342,79 @@ mod tests {
         check(Some(&basic("a%0Ab", "s")), "", expect!["Err(invalid_client: client authentication failed)"]);
     }
 
+    fn assertion_for(sub: &str) -> String {
+        let part = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        format!(
+            "{}.{}.c2ln",
+            part(r#"{"alg":"ES256"}"#),
+            part(&format!(r#"{{"iss":"{sub}","sub":"{sub}"}}"#))
+        )
+    }
+
+    #[test]
+    fn client_assertions() {
+        let jwt = assertion_for("app");
+        let typ = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
+        check(
+            None,
+            &format!("client_assertion_type={typ}&client_assertion={jwt}"),
+            expect!["private_key_jwt app secret=None"],
+        );
+        check(
+            None,
+            &format!("client_id=app&client_assertion_type={typ}&client_assertion={jwt}"),
+            expect!["private_key_jwt app secret=None"],
+        );
+        check(
+            None,
+            &format!("client_id=other&client_assertion_type={typ}&client_assertion={jwt}"),
+            expect!["Err(invalid_client: client authentication failed)"],
+        );
+        check(
+            None,
+            &format!("client_assertion_type=saml&client_assertion={jwt}"),
+            expect![
+                "Err(invalid_client: `client_assertion_type` must be `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`)"
+            ],
+        );
+        check(
+            None,
+            &format!("client_assertion_type={typ}"),
+            expect!["Err(invalid_client: `client_assertion` is missing)"],
+        );
+        check(
+            None,
+            &format!("client_assertion_type={typ}&client_assertion=garbage"),
+            expect!["Err(invalid_client: client authentication failed)"],
+        );
+        check(
+            Some(&basic("app", "s")),
+            &format!("client_assertion_type={typ}&client_assertion={jwt}"),
+            expect![
+                "Err(invalid_request: the client authenticated with both a client assertion and a secret: use one method)"
+            ],
+        );
+        check(
+            None,
+            &format!("client_secret=s&client_assertion_type={typ}&client_assertion={jwt}"),
+            expect![
+                "Err(invalid_request: the client authenticated with both a client assertion and a secret: use one method)"
+            ],
+        );
+        check(
+            None,
+            &format!("client_assertion_type={typ}&client_assertion={}", assertion_for("a\\u0000b")),
+            expect!["Err(invalid_client: client authentication failed)"],
+        );
+    }
+
+    #[test]
+    fn secrets_and_assertions_do_not_mix() {
+        let key_client = Client { auth_method: AuthMethod::PrivateKeyJwt, ..client(Some("right")) };
+        let err = authenticate(&key_client, &presented(Some("right")), 0).expect_err("secret refused");
+        assert_eq!(err, client_authentication_failed());
+    }
+
     #[test]
     fn no_credentials_at_all() {
         check(
@@ -274,6 +428,7 @@ mod tests {
         PresentedCredentials {
             client_id: "app".into(),
             secret: secret.map(str::to_owned),
+            assertion: None,
             method: if secret.is_some() { AuthMethod::ClientSecretPost } else { AuthMethod::None },
         }
     }

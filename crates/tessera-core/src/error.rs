@@ -43,6 +43,11 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2: a registration metadata field is invalid.
     InvalidClientMetadata,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing where required, malformed,
+    /// replayed or does not match the request or the token.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the server requires a fresh nonce in the DPoP proof.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -67,6 +72,8 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

@@ -27,6 +27,8 @@ pub(crate) fn client(id: &str) -> Client {
         default_scopes: ScopeSet::default(),
         resources: vec![],
         access_token_lifetime: None,
+        jwks: None,
+        jwks_uri: None,
         owner: None,
         created_at: 0,
     }
@@ -44,6 +46,8 @@ pub(crate) fn claims(client_id: &str) -> AccessTokenClaims {
         nbf: 100,
         exp: 200,
         jti: "jti-1".into(),
+        cnf: None,
+        act: None,
     }
 }
 

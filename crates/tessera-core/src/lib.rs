@@ -11,15 +11,19 @@
 
 pub mod authorize;
 pub mod client;
+pub mod client_assertion;
 pub mod client_auth;
+pub mod dpop;
 pub mod error;
 pub mod grant;
 pub mod id_token;
 pub mod introspection;
 pub mod jwt;
 pub mod logout;
+pub mod par;
 pub mod pkce;
 pub mod policy;
+pub mod public_key;
 pub mod redirect_uri;
 pub mod registration;
 pub mod request;

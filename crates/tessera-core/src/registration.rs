@@ -5,6 +5,7 @@ use url::Url;
 
 use crate::UnixTime;
 use crate::client::{Client, GrantType};
+use crate::client_assertion::JwkSet;
 use crate::client_auth::AuthMethod;
 use crate::error::{ErrorCode, OAuthError};
 use crate::redirect_uri::RedirectUri;
@@ -39,6 +40,10 @@ pub struct ClientRegistration {
     pub pkce_optional: bool,
     /// Seconds, within [`ACCESS_TOKEN_LIFETIME_RANGE`]; `None` is the server's lifetime.
     pub access_token_lifetime: Option<u64>,
+    /// RFC 7591 `jwks`: the client's public keys, as a JWK Set.
+    pub jwks: Option<serde_json::Value>,
+    /// RFC 7591 `jwks_uri`: where the client publishes them (https only).
+    pub jwks_uri: Option<String>,
 }
 
 /// What a client's own access-token lifetime may be, in seconds. The upper
@@ -62,6 +67,7 @@ pub fn register_client(
     let org_url = registration.org_url.as_deref().map(parse_org_url).transpose()?;
     let auth_method = auth_method(&registration)?;
     let registration = ClientRegistration { public: auth_method == AuthMethod::None, ..registration };
+    let (jwks, jwks_uri) = client_keys(&registration, auth_method)?;
 
     let mut redirect_uris: Vec<RedirectUri> = Vec::new();
     for raw in &registration.redirect_uris {
@@ -90,6 +96,9 @@ pub fn register_client(
     }
     if registration.public && has(GrantType::ClientCredentials) {
         return Err(metadata("public clients cannot use the client_credentials grant".into()));
+    }
+    if registration.public && has(GrantType::TokenExchange) {
+        return Err(metadata("public clients cannot use the token-exchange grant".into()));
     }
     if registration.public && registration.pkce_optional {
         return Err(metadata("public clients always need PKCE".into()));
@@ -146,6 +155,8 @@ pub fn register_client(
         default_scopes,
         resources,
         access_token_lifetime: registration.access_token_lifetime,
+        jwks,
+        jwks_uri,
         owner: None,
         created_at: now,
     })
@@ -159,11 +170,24 @@ pub fn reregister_client(
     registration: ClientRegistration,
     known_scopes: &ScopeSet,
 ) -> Result<Client, OAuthError> {
-    let registration = ClientRegistration {
+    let mut registration = ClientRegistration {
         may_introspect_any_token: existing.may_introspect_any_token,
         pkce_optional: !existing.require_pkce,
         ..registration
     };
+    // An update that names no keys (the console, the admin API) keeps a
+    // private_key_jwt client's keys and method.
+    let keeps_method =
+        registration.token_endpoint_auth_method.as_deref().is_none_or(|m| m == "private_key_jwt");
+    if existing.auth_method == AuthMethod::PrivateKeyJwt
+        && keeps_method
+        && registration.jwks.is_none()
+        && registration.jwks_uri.is_none()
+    {
+        registration.token_endpoint_auth_method = Some(AuthMethod::PrivateKeyJwt.as_str().to_owned());
+        registration.jwks = existing.jwks.as_ref().and_then(|jwks| serde_json::from_str(jwks.as_json()).ok());
+        registration.jwks_uri = existing.jwks_uri.clone();
+    }
     // The placeholder secret is discarded below: the client keeps its own.
     let updated =
         register_client(registration, known_scopes, existing.client_id.clone(), "", existing.created_at)?;
@@ -187,9 +211,18 @@ fn auth_method(registration: &ClientRegistration) -> Result<AuthMethod, OAuthErr
     let Some(raw) = &registration.token_endpoint_auth_method else {
         return Ok(if registration.public { AuthMethod::None } else { AuthMethod::ClientSecretBasic });
     };
+    if raw == "client_secret_jwt" {
+        // RFC 7523 §2.2 with HMAC needs the shared secret itself, and Tessera
+        // keeps only a hash of each client secret.
+        return Err(ErrorCode::InvalidClientMetadata.with(
+            "token_endpoint_auth_method `client_secret_jwt` is not supported: client secrets are stored \
+             only as hashes; use private_key_jwt",
+        ));
+    }
     let method = AuthMethod::parse(raw).ok_or_else(|| {
         ErrorCode::InvalidClientMetadata.with(format!(
-            "unknown token_endpoint_auth_method `{raw}`; known: client_secret_basic, client_secret_post, none"
+            "unknown token_endpoint_auth_method `{raw}`; known: client_secret_basic, client_secret_post, \
+             private_key_jwt, none"
         ))
     })?;
     if registration.public && method != AuthMethod::None {
@@ -197,6 +230,41 @@ fn auth_method(registration: &ClientRegistration) -> Result<AuthMethod, OAuthErr
             .with("a public client authenticates with `none`, not a secret method"));
     }
     Ok(method)
+}
+
+/// RFC 7591 §2: `jwks` and `jwks_uri` are exclusive, and `private_key_jwt`
+/// needs one of them. Inline keys must be public signing keys Tessera can use.
+fn client_keys(
+    registration: &ClientRegistration,
+    auth_method: AuthMethod,
+) -> Result<(Option<JwkSet>, Option<String>), OAuthError> {
+    let metadata = |why: String| ErrorCode::InvalidClientMetadata.with(why);
+    if registration.jwks.is_some() && registration.jwks_uri.is_some() {
+        return Err(metadata("give either jwks or jwks_uri, not both".into()));
+    }
+    let jwks = registration.jwks.as_ref().map(JwkSet::parse).transpose().map_err(metadata)?;
+    let jwks_uri = registration.jwks_uri.as_deref().map(parse_jwks_uri).transpose()?;
+    if auth_method == AuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
+        return Err(metadata("private_key_jwt needs the client's public keys in jwks or jwks_uri".into()));
+    }
+    Ok((jwks, jwks_uri))
+}
+
+fn parse_jwks_uri(raw: &str) -> Result<String, OAuthError> {
+    match Url::parse(raw) {
+        Ok(url)
+            if url.scheme() == "https"
+                && url.host().is_some()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && raw.len() <= 2048 =>
+        {
+            Ok(url.to_string())
+        }
+        _ => Err(ErrorCode::InvalidClientMetadata
+            .with(format!("jwks_uri `{}` must be an absolute https URL", raw.escape_default()))),
+    }
 }
 
 fn parse_org_url(raw: &str) -> Result<String, OAuthError> {
@@ -226,7 +294,7 @@ fn grant_types(registration: &ClientRegistration, has_redirects: bool) -> Result
             .map(|raw| {
                 GrantType::parse(raw).ok_or_else(|| {
                     ErrorCode::InvalidClientMetadata.with(format!(
-                        "unknown grant type `{raw}`; known: authorization_code, client_credentials, refresh_token"
+                        "unknown grant type `{raw}`; known: authorization_code, client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange"
                     ))
                 })
             })
@@ -326,6 +394,14 @@ mod tests {
             ClientRegistration { public: true, grant_types: vec!["client_credentials".into()], ..base() },
             expect!["Err(invalid_client_metadata: public clients cannot use the client_credentials grant)"],
         );
+        check(
+            ClientRegistration {
+                public: true,
+                grant_types: vec!["urn:ietf:params:oauth:grant-type:token-exchange".into()],
+                ..base()
+            },
+            expect!["Err(invalid_client_metadata: public clients cannot use the token-exchange grant)"],
+        );
     }
 
     #[test]
@@ -337,7 +413,7 @@ mod tests {
         check(
             ClientRegistration { grant_types: vec!["password".into()], ..base() },
             expect![
-                "Err(invalid_client_metadata: unknown grant type `password`; known: authorization_code, client_credentials, refresh_token)"
+                "Err(invalid_client_metadata: unknown grant type `password`; known: authorization_code, client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange)"
             ],
         );
         check(
@@ -375,9 +451,15 @@ mod tests {
     #[test]
     fn auth_methods() {
         check(
-            ClientRegistration { token_endpoint_auth_method: Some("private_key_jwt".into()), ..base() },
+            ClientRegistration { token_endpoint_auth_method: Some("tls_client_auth".into()), ..base() },
             expect![
-                "Err(invalid_client_metadata: unknown token_endpoint_auth_method `private_key_jwt`; known: client_secret_basic, client_secret_post, none)"
+                "Err(invalid_client_metadata: unknown token_endpoint_auth_method `tls_client_auth`; known: client_secret_basic, client_secret_post, private_key_jwt, none)"
+            ],
+        );
+        check(
+            ClientRegistration { token_endpoint_auth_method: Some("client_secret_jwt".into()), ..base() },
+            expect![
+                "Err(invalid_client_metadata: token_endpoint_auth_method `client_secret_jwt` is not supported: client secrets are stored only as hashes; use private_key_jwt)"
             ],
         );
         check(
@@ -435,6 +517,59 @@ mod tests {
             &known(),
         );
         assert_eq!(to_public.map_err(|e| e.code), Err(ErrorCode::InvalidClientMetadata));
+    }
+
+    fn p256_jwks(extra: &[(&str, &str)]) -> serde_json::Value {
+        let mut key = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "kid": "k1",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        });
+        for (name, value) in extra {
+            key[*name] = serde_json::json!(value);
+        }
+        serde_json::json!({ "keys": [key] })
+    }
+
+    #[test]
+    fn private_key_jwt_needs_public_keys() {
+        let pkjwt = |jwks: Option<serde_json::Value>, jwks_uri: Option<&str>| ClientRegistration {
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            jwks,
+            jwks_uri: jwks_uri.map(str::to_owned),
+            ..base()
+        };
+        let client =
+            register_client(pkjwt(Some(p256_jwks(&[])), None), &known(), "id".into(), "s", 0).expect("valid");
+        assert_eq!(client.auth_method, AuthMethod::PrivateKeyJwt);
+        assert!(client.jwks.is_some_and(|jwks| jwks.contains_kid("k1")));
+        let by_uri =
+            register_client(pkjwt(None, Some("https://app.example.com/jwks")), &known(), "id".into(), "s", 0)
+                .expect("valid");
+        assert_eq!(by_uri.jwks_uri.as_deref(), Some("https://app.example.com/jwks"));
+
+        check(
+            pkjwt(None, None),
+            expect![
+                "Err(invalid_client_metadata: private_key_jwt needs the client's public keys in jwks or jwks_uri)"
+            ],
+        );
+        check(
+            pkjwt(Some(p256_jwks(&[("d", "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI")])), None),
+            expect![
+                "Err(invalid_client_metadata: jwks key 0: private key member `d` is not allowed: register public keys only)"
+            ],
+        );
+        check(
+            pkjwt(Some(p256_jwks(&[])), Some("https://app.example.com/jwks")),
+            expect!["Err(invalid_client_metadata: give either jwks or jwks_uri, not both)"],
+        );
+        check(
+            pkjwt(None, Some("http://app.example.com/jwks")),
+            expect![
+                "Err(invalid_client_metadata: jwks_uri `http://app.example.com/jwks` must be an absolute https URL)"
+            ],
+        );
     }
 
     #[test]

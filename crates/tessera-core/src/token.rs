@@ -27,6 +27,30 @@ pub struct AccessTokenClaims {
     pub nbf: UnixTime,
     pub exp: UnixTime,
     pub jti: String,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to; absent for a Bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+    /// RFC 8693 §4.1: the acting party of a delegated token; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+}
+
+/// The `act` claim (RFC 8693 §4.1): who acts for the subject, and for whom
+/// that actor was itself acting (the nested `act`, most recent actor outermost).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
+}
+
+/// The `cnf` claim (RFC 7800) of a DPoP-bound token (RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint (RFC 7638) of the client's DPoP key.
+    pub jkt: String,
 }
 
 /// A scope claim as a string, or as an array of scopes joined with spaces.
@@ -90,6 +114,8 @@ impl AccessTokenGrant {
             nbf: now,
             exp: now + lifetime,
             jti: token_id,
+            cnf: None,
+            act: None,
         };
         AccessTokenGrant { claims, scope, expires_in: lifetime }
     }

@@ -68,6 +68,7 @@ pub struct GuardConfig {
     pub(crate) introspection: Option<Introspection>,
     pub(crate) api_key_header: Option<HeaderName>,
     pub(crate) resource_credentials: Option<ResourceCredentialsCheck>,
+    pub(crate) public_url: Option<String>,
 }
 
 /// The credential header and the service's callback that judges it.
@@ -102,7 +103,19 @@ impl GuardConfig {
             introspection: None,
             api_key_header: None,
             resource_credentials: None,
+            public_url: None,
         }
+    }
+
+    /// The resource's public base URL (e.g. `https://api.example.com`), as
+    /// clients address it. Setting it turns on DPoP (RFC 9449 §7): a bound
+    /// token is accepted with `Authorization: DPoP` and a proof whose `htu` is
+    /// this URL's origin plus the request path (the path as requests arrive,
+    /// so a URL with a path such as `https://example.com/api` does not repeat
+    /// it). Unset, bound tokens are refused.
+    pub fn public_url(mut self, public_url: impl Into<String>) -> GuardConfig {
+        self.public_url = Some(public_url.into());
+        self
     }
 
     /// Fetch keys from this JWKS URL and skip discovery.

@@ -24,6 +24,14 @@ pub enum GuardError {
     /// (RFC 6750 `invalid_token`, 401).
     #[error("invalid token: {0}")]
     InvalidToken(String),
+    /// RFC 9449 §7.1: the DPoP proof is missing, malformed, replayed or for
+    /// another request or key (401, `DPoP` challenge `invalid_dpop_proof`).
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 §7.1: the token presented with the DPoP scheme is not usable
+    /// (401, `DPoP` challenge `invalid_token`).
+    #[error("invalid DPoP token: {0}")]
+    InvalidDpopToken(String),
     /// The token is valid but lacks a scope the route needs
     /// (RFC 6750 `insufficient_scope`, 403).
     #[error("insufficient scope: the route needs `{}`", .required.join(" "))]
@@ -56,7 +64,10 @@ impl GuardError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            GuardError::MissingToken | GuardError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            GuardError::MissingToken
+            | GuardError::InvalidToken(_)
+            | GuardError::InvalidDpopProof(_)
+            | GuardError::InvalidDpopToken(_) => StatusCode::UNAUTHORIZED,
             GuardError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             GuardError::InsufficientScope { .. } | GuardError::AccessDenied(_) => StatusCode::FORBIDDEN,
             GuardError::NotFound => StatusCode::NOT_FOUND,
@@ -72,7 +83,8 @@ impl GuardError {
         match self {
             GuardError::MissingToken => None,
             GuardError::InvalidRequest(_) => Some("invalid_request"),
-            GuardError::InvalidToken(_) => Some("invalid_token"),
+            GuardError::InvalidToken(_) | GuardError::InvalidDpopToken(_) => Some("invalid_token"),
+            GuardError::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             GuardError::InsufficientScope { .. } => Some("insufficient_scope"),
             GuardError::AccessDenied(_) => Some("access_denied"),
             GuardError::NotFound => Some("not_found"),
@@ -89,6 +101,8 @@ impl GuardError {
             GuardError::MissingToken => None,
             GuardError::InvalidRequest(detail)
             | GuardError::InvalidToken(detail)
+            | GuardError::InvalidDpopProof(detail)
+            | GuardError::InvalidDpopToken(detail)
             | GuardError::AccessDenied(detail) => Some(detail.clone()),
             GuardError::InsufficientScope { required } => {
                 Some(format!("the token needs the scope `{}`", required.join(" ")))
@@ -102,6 +116,17 @@ impl GuardError {
 
     /// The `WWW-Authenticate` challenge, for the errors RFC 6750 §3 gives one.
     fn challenge(&self, realm: Option<&str>) -> Option<String> {
+        if matches!(self, GuardError::InvalidDpopProof(_) | GuardError::InvalidDpopToken(_)) {
+            let mut params = vec![format!("algs=\"{}\"", crate::dpop::DPOP_ALGS)];
+            if let Some(realm) = realm {
+                params.push(format!("realm=\"{}\"", quoted_string_safe(realm)));
+            }
+            params.push(format!("error=\"{}\"", self.code().unwrap_or_default()));
+            if let Some(description) = self.description() {
+                params.push(format!("error_description=\"{}\"", quoted_string_safe(&description)));
+            }
+            return Some(format!("DPoP {}", params.join(", ")));
+        }
         let mut params = Vec::new();
         if let Some(realm) = realm {
             params.push(format!("realm=\"{}\"", quoted_string_safe(realm)));

@@ -50,6 +50,33 @@ struct GuardInner {
     introspector: Option<Introspector>,
     api_key_header: Option<http::HeaderName>,
     resource_credentials: Option<ResourceCredentialsCheck>,
+    public_url: Option<PublicUrl>,
+    replay: crate::dpop::ReplayCache,
+}
+
+/// The resource's public URL as configured, and its origin. The URL (with
+/// any path) names the resource in RFC 9728 metadata; a DPoP proof's `htu` is
+/// the origin plus the path the request arrived with, because that path is
+/// already the one clients address.
+struct PublicUrl {
+    full: String,
+    origin: String,
+}
+
+impl PublicUrl {
+    fn parse(raw: &str) -> Result<PublicUrl, GuardError> {
+        let invalid = || GuardError::Config("public_url is not an absolute http(s) URL".into());
+        if tessera_core::dpop::normalize_htu(raw).is_none() {
+            return Err(invalid());
+        }
+        let uri = raw.parse::<Uri>().map_err(|_| invalid())?;
+        let (scheme, authority) =
+            (uri.scheme_str().ok_or_else(invalid)?, uri.authority().ok_or_else(invalid)?);
+        Ok(PublicUrl {
+            full: raw.trim_end_matches('/').to_owned(),
+            origin: format!("{scheme}://{authority}"),
+        })
+    }
 }
 
 /// The keys as last fetched. Replaced whole, never mutated.
@@ -97,6 +124,10 @@ impl Guard {
         }
         let introspector = config.introspection.as_ref().map(Introspector::new).transpose()?;
         let issuer_base = issuer_uri.to_string().trim_end_matches('/').to_owned();
+        let public_url = match config.public_url {
+            Some(raw) => Some(PublicUrl::parse(&raw)?),
+            None => None,
+        };
         Ok(Guard {
             inner: Arc::new(GuardInner {
                 expect: Expectations {
@@ -122,6 +153,8 @@ impl Guard {
                 introspector,
                 api_key_header: config.api_key_header,
                 resource_credentials: config.resource_credentials,
+                public_url,
+                replay: crate::dpop::ReplayCache::new(),
             }),
         })
     }
@@ -152,8 +185,48 @@ impl Guard {
     /// API-key header, revocation through introspection, and the service's
     /// per-resource credential callback.
     pub async fn authorize(&self, request: &Parts) -> Result<VerifiedToken, GuardError> {
-        let token = bearer_token(&request.headers)?;
-        let verified = self.validate(token).await?;
+        let (scheme, token) = authorization_token(&request.headers)?;
+        let public_url = self.inner.public_url.as_ref();
+        if scheme == Scheme::DPoP && public_url.is_none() {
+            // Without DPoP support the DPoP scheme is not a credential we read.
+            return Err(GuardError::MissingToken);
+        }
+        let verified = match self.validate(token).await {
+            Ok(verified) => verified,
+            Err(GuardError::InvalidToken(reason)) if scheme == Scheme::DPoP => {
+                return Err(GuardError::InvalidDpopToken(reason));
+            }
+            Err(err) => return Err(err),
+        };
+        match (scheme, &verified.claims.cnf, public_url) {
+            (Scheme::Bearer, None, _) => {}
+            // RFC 9449 §7.2: a DPoP-bound token is not a bearer token.
+            (_, Some(_), None) => {
+                return Err(GuardError::InvalidToken(
+                    "the token is DPoP-bound, which this resource does not accept".into(),
+                ));
+            }
+            (Scheme::Bearer, Some(_), Some(_)) => {
+                return Err(GuardError::InvalidDpopToken(
+                    "the token is DPoP-bound and must be sent with the DPoP scheme".into(),
+                ));
+            }
+            (Scheme::DPoP, None, _) => {
+                return Err(GuardError::InvalidDpopToken("the token is not DPoP-bound".into()));
+            }
+            (Scheme::DPoP, Some(cnf), Some(public_url)) => {
+                crate::dpop::check_request(
+                    &self.inner.replay,
+                    &request.headers,
+                    request.method.as_str(),
+                    &public_url.origin,
+                    request.uri.path(),
+                    token,
+                    &cnf.jkt,
+                    unix_now(),
+                )?;
+            }
+        }
         if let Some(header) = &self.inner.api_key_header {
             check_api_key(&request.headers, header, &verified)?;
         }
@@ -207,7 +280,63 @@ impl Guard {
 
     /// The RFC 6750 response for `error`, with this guard's realm.
     pub fn rejection(&self, error: &GuardError) -> http::Response<http_body_util::Full<bytes::Bytes>> {
-        error.to_response(self.realm())
+        let mut response = error.to_response(self.realm());
+        // RFC 9728 §5.1: a 401 says where the resource's metadata is.
+        if response.status() == http::StatusCode::UNAUTHORIZED
+            && let Some(url) = self.resource_metadata_url()
+            && let Some(challenge) = response.headers().get(http::header::WWW_AUTHENTICATE)
+            && let Ok(challenge) = challenge.to_str()
+        {
+            let separator = if challenge.contains(' ') { ", " } else { " " };
+            let value = format!("{challenge}{separator}resource_metadata=\"{url}\"");
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(http::header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+
+    /// The resource's public URL ([`GuardConfig::public_url`]), if set.
+    pub fn public_url(&self) -> Option<&str> {
+        self.inner.public_url.as_ref().map(|url| url.full.as_str())
+    }
+
+    /// The path of the resource's RFC 9728 metadata document:
+    /// `/.well-known/oauth-protected-resource`, followed by the public URL's
+    /// path if it has one (RFC 9728 §3.1). `None` without a public URL.
+    pub fn resource_metadata_path(&self) -> Option<String> {
+        let public_url = self.public_url()?;
+        let path = public_url.parse::<Uri>().ok()?.path().trim_end_matches('/').to_owned();
+        Some(format!("/.well-known/oauth-protected-resource{path}"))
+    }
+
+    /// The full URL of the RFC 9728 metadata document.
+    pub fn resource_metadata_url(&self) -> Option<String> {
+        let origin = &self.inner.public_url.as_ref()?.origin;
+        Some(format!("{origin}{}", self.resource_metadata_path()?))
+    }
+
+    /// The RFC 9728 metadata document, `None` without a public URL:
+    /// `resource`, `authorization_servers`, `bearer_methods_supported`, the
+    /// DPoP algorithms, and `scopes_supported` when `scopes` is not empty.
+    pub fn resource_metadata(
+        &self,
+        scopes: &[String],
+        resource_name: Option<&str>,
+    ) -> Option<serde_json::Value> {
+        let mut document = serde_json::json!({
+            "resource": self.public_url()?,
+            "authorization_servers": [self.inner.expect.issuer],
+            "bearer_methods_supported": ["header"],
+            "dpop_signing_alg_values_supported": crate::dpop::DPOP_ALGS.split(' ').collect::<Vec<_>>(),
+        });
+        if !scopes.is_empty() {
+            document["scopes_supported"] = scopes.into();
+        }
+        if let Some(name) = resource_name {
+            document["resource_name"] = name.into();
+        }
+        Some(document)
     }
 
     /// A key snapshot holding `kid`, fetching one if the policy allows.
@@ -326,10 +455,27 @@ impl Guard {
     }
 }
 
+/// The scheme a token was presented with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Bearer,
+    DPoP,
+}
+
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1). Any other
 /// scheme, or no header, is "no token" (a bare challenge); two headers, or a
 /// Bearer header without a well-formed token, are errors.
+#[cfg(test)]
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, GuardError> {
+    authorization_token(headers).and_then(|(scheme, token)| match scheme {
+        Scheme::Bearer => Ok(token),
+        Scheme::DPoP => Err(GuardError::MissingToken),
+    })
+}
+
+/// The token of an `Authorization: Bearer` or `Authorization: DPoP` header
+/// (RFC 6750 §2.1, RFC 9449 §7.1).
+pub(crate) fn authorization_token(headers: &HeaderMap) -> Result<(Scheme, &str), GuardError> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => return Err(GuardError::MissingToken),
@@ -344,15 +490,19 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, GuardError> {
     let Some((scheme, token)) = value.split_once(' ') else {
         return Err(GuardError::MissingToken);
     };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::DPoP
+    } else {
         return Err(GuardError::MissingToken);
-    }
+    };
     let token = token.trim_matches(' ');
     let token68 = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
     if token.is_empty() || !token.chars().all(token68) {
         return Err(GuardError::InvalidToken("the token is malformed".into()));
     }
-    Ok(token)
+    Ok((scheme, token))
 }
 
 pub(crate) fn unix_now() -> u64 {

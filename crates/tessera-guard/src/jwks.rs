@@ -140,7 +140,7 @@ fn decode_member(member: &Option<String>, name: &str) -> Result<Vec<u8>, String>
 
 /// DER of PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`,
 /// what aws-lc-rs takes for RSA verification keys.
-fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     let mut body = Vec::with_capacity(n.len() + e.len() + 16);
     der_unsigned_integer(&mut body, n);
     der_unsigned_integer(&mut body, e);

@@ -53,6 +53,7 @@
 mod body;
 mod config;
 mod credentials;
+mod dpop;
 mod error;
 mod guard;
 mod http_client;

@@ -51,6 +51,9 @@ pub(crate) struct WireClaims {
     nbf: Option<u64>,
     exp: u64,
     jti: String,
+    /// RFC 9449 §6.1: the DPoP key a bound token is bound to.
+    #[serde(default)]
+    cnf: Option<tessera_core::token::Confirmation>,
 }
 
 impl WireClaims {
@@ -85,6 +88,8 @@ impl WireClaims {
                 nbf,
                 exp: self.exp,
                 jti: self.jti,
+                cnf: self.cnf,
+                act: None,
             },
             scopes,
         }

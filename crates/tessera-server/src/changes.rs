@@ -113,6 +113,7 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
         }
         if last_family_count.is_none_or(|counted| counted.elapsed() >= FAMILY_COUNT_EVERY) {
             last_family_count = Some(Instant::now());
+            state.rate_limits().forget_idle();
             match state.store().count_live_refresh_families(unix_now()).await {
                 Ok(live) => state.metrics().set_live_refresh_families(live),
                 Err(err) => tracing::warn!(error = %err, "counting live refresh families failed"),

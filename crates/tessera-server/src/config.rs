@@ -15,6 +15,7 @@ use tessera_core::secret::SecretHash;
 use url::{Host, Url};
 
 use crate::dialects::{Dialect, Dialects};
+use crate::limits::LimitSettings;
 
 /// The configuration file and environment, as written by the operator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +89,9 @@ pub struct RawConfig {
     /// (or `TESSERA_DIALECTS=myob,yourmembership`).
     #[serde(default, deserialize_with = "list_or_commas")]
     pub dialects: Vec<String>,
+    /// Request rates, sign-in lockout and timeouts (`[limits]`; see below).
+    #[serde(default)]
+    pub limits: LimitSettings,
 }
 
 /// A list from a TOML array, or from one comma-separated string (an environment variable).
@@ -140,6 +144,7 @@ impl Default for RawConfig {
             signing_key_rotation_interval: None,
             signing_key_retention: Duration::from_secs(86_400),
             dialects: Vec::new(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -182,6 +187,7 @@ pub struct Config {
     pub signing_key_rotation_interval: Option<Duration>,
     pub signing_key_retention: Duration,
     pub dialects: Dialects,
+    pub limits: LimitSettings,
 }
 
 /// Where the store lives.
@@ -356,6 +362,7 @@ impl Config {
                 "must be between 2m and 5m with the myob dialect, as its integrations expect",
             ));
         }
+        raw.limits.check().map_err(|(key, message)| invalid(key, message))?;
         let initial_access_token = match raw.initial_access_token.as_deref().map(str::trim) {
             Some(token) if token.len() < 32 => {
                 return Err(invalid(
@@ -403,6 +410,7 @@ impl Config {
             signing_key_rotation_interval: raw.signing_key_rotation_interval,
             signing_key_retention: raw.signing_key_retention,
             dialects,
+            limits: raw.limits,
         })
     }
 
@@ -430,6 +438,7 @@ impl Config {
             signing_key_rotation_interval: None,
             signing_key_retention: Duration::from_secs(86_400),
             dialects: Dialects::default(),
+            limits: LimitSettings::default(),
         }
     }
 
@@ -474,6 +483,7 @@ const KNOWN_KEYS: &[&str] = &[
     "signing_key_rotation_interval",
     "signing_key_retention",
     "dialects",
+    "limits",
 ];
 
 /// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).

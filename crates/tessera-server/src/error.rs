@@ -11,6 +11,7 @@ use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::StoreError;
 
 use crate::config::ConfigError;
+use crate::limits::{RateLimited, with_retry_after};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -40,6 +41,15 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Internal(String),
+    /// Over a rate limit; the caller may retry after the wait.
+    #[error("too many requests")]
+    RateLimited(RateLimited),
+}
+
+impl From<RateLimited> for ServerError {
+    fn from(limited: RateLimited) -> ServerError {
+        ServerError::RateLimited(limited)
+    }
 }
 
 impl From<tessera_core::jwt::SigningError> for ServerError {
@@ -125,6 +135,16 @@ impl IntoResponse for ServerError {
                 response
             }
             ServerError::Forbidden(why) => oauth_json(StatusCode::FORBIDDEN, "access_denied", &why),
+            // RFC 6585 §4. OAuth has no code for this; `temporarily_unavailable`
+            // (RFC 6749 §4.1.2.1) is the registered one that means "try later".
+            ServerError::RateLimited(RateLimited { retry_after }) => with_retry_after(
+                oauth_json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "temporarily_unavailable",
+                    "too many requests; retry after the time in Retry-After",
+                ),
+                retry_after,
+            ),
             ServerError::Store(StoreError::Conflict(what)) => {
                 oauth_json(StatusCode::CONFLICT, "conflict", &what)
             }

@@ -13,8 +13,11 @@ pub mod changes;
 pub mod config;
 pub mod cookies;
 pub mod dialects;
+pub mod dpop;
 pub mod error;
+mod http_server;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod random;
@@ -22,6 +25,7 @@ pub mod refresh;
 pub mod registry;
 pub mod routes;
 pub mod secret_box;
+pub mod signatures;
 pub mod state;
 pub mod store_cache;
 pub mod throttle;
@@ -129,10 +133,11 @@ impl Server {
         listener.set_nonblocking(true)?;
         // Until the database answers, say so on /readyz instead of refusing connections.
         let (stop_starting, starting_stopped) = tokio::sync::oneshot::channel::<()>();
-        let starting = tokio::spawn(serve(
+        let starting = tokio::spawn(http_server::serve(
             listener.try_clone()?,
             tls.clone(),
             routes::health::starting_router(),
+            config.limits.header_read_timeout,
             async {
                 let _ = starting_stopped.await;
             },
@@ -160,6 +165,7 @@ impl Server {
             admin_session_lifetime: config.admin_session_lifetime.as_secs(),
             secure_cookies: issuer.starts_with("https://"),
             dialects: config.dialects.clone(),
+            limits: config.limits.clone(),
         };
         let refresh_policy = RefreshPolicy {
             lifetime: config.refresh_token_lifetime.as_secs(),
@@ -196,37 +202,13 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let watcher = tokio::spawn(changes::watch(self.state.clone(), self.watch_settings));
         let _stop_watcher = AbortOnDrop(watcher);
-        let served = serve(self.listener, self.tls, self.router, shutdown).await;
+        let header_read_timeout = self.state.settings().limits.header_read_timeout;
+        let served =
+            http_server::serve(self.listener, self.tls, self.router, header_read_timeout, shutdown).await;
         // In-flight requests are done: write what they queued for the audit trail.
         self.state.audit().flush().await;
         served
     }
-}
-
-/// Serves `router` on `listener`, over TLS if configured, until `shutdown`.
-async fn serve(
-    listener: std::net::TcpListener,
-    tls: Option<RustlsConfig>,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError> {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let on_shutdown = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, tls).handle(handle).serve(service).await?;
-        }
-        None => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Stops a background task when the server stops.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tessera_core::client::{Client, PreviousSecret};
+use tessera_core::client_auth::AuthMethod;
 use tessera_core::registration::{ClientRegistration, register_client, reregister_client};
 use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
@@ -69,13 +70,17 @@ async fn register_and_store(
     owner: Option<String>,
     now: UnixTime,
 ) -> Result<CreatedClient, ServerError> {
+    ensure_key_source_supported(&registration)?;
     let known_scopes = known_scopes(store).await?;
     let secret = new_client_secret()?;
     let mut client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
     client.registration_token_hash = registration_token_hash;
     client.owner = owner;
     store.create_client(&client).await?;
-    let client_secret = (!client.is_public()).then_some(secret);
+    // A private_key_jwt client is confidential but never uses a secret: the
+    // one generated is kept only as a hash nobody knows the input of.
+    let client_secret =
+        (!client.is_public() && client.auth_method != AuthMethod::PrivateKeyJwt).then_some(secret);
     Ok(CreatedClient { client, client_secret })
 }
 
@@ -98,8 +103,20 @@ pub async fn reregistered(
     existing: &Client,
     registration: ClientRegistration,
 ) -> Result<Client, ServerError> {
+    ensure_key_source_supported(&registration)?;
     let known_scopes = known_scopes(store).await?;
     Ok(reregister_client(existing, registration, &known_scopes)?)
+}
+
+/// Keys are taken inline (`jwks`) only: fetching a `jwks_uri` from the server
+/// needs an SSRF-safe fetcher that is not built yet.
+fn ensure_key_source_supported(registration: &ClientRegistration) -> Result<(), ServerError> {
+    if registration.jwks_uri.is_some() {
+        return Err(ErrorCode::InvalidClientMetadata
+            .with("jwks_uri is not supported yet; register the public keys inline in jwks")
+            .into());
+    }
+    Ok(())
 }
 
 /// Issues a new secret. The old one keeps working for `grace` (none if zero).
@@ -110,6 +127,11 @@ pub async fn rotate_secret(
     now: UnixTime,
 ) -> Result<String, ServerError> {
     let mut client = find_existing(store, client_id).await?;
+    if client.auth_method == AuthMethod::PrivateKeyJwt {
+        return Err(ErrorCode::InvalidRequest
+            .with("this client authenticates with private_key_jwt: it has no secret to rotate")
+            .into());
+    }
     let Some(current) = client.secret_hash.take() else {
         return Err(ErrorCode::InvalidRequest.with("public clients have no secret to rotate").into());
     };

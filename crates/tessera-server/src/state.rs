@@ -14,6 +14,7 @@ use crate::admin::audit::AuditLog;
 use crate::changes::ChangeFeed;
 use crate::dialects::Dialects;
 use crate::keys::KeySet;
+use crate::limits::{LimitSettings, RateLimits};
 use crate::metrics::{Metrics, timed};
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
@@ -33,6 +34,7 @@ pub struct Settings {
     /// Whether cookies get `Secure`: always, except for an http (loopback) issuer.
     pub secure_cookies: bool,
     pub dialects: Dialects,
+    pub limits: LimitSettings,
 }
 
 /// Cheap to clone; handed to every handler by axum.
@@ -53,6 +55,7 @@ struct Inner {
     refresh_tokens: RefreshTokens,
     pages: Pages,
     throttle: LoginThrottle,
+    rate_limits: RateLimits,
     audit: AuditLog,
     secret_box: SecretBox,
     metrics: Metrics,
@@ -69,6 +72,8 @@ impl AppState {
         secret_box: SecretBox,
     ) -> AppState {
         let audit = AuditLog::start(store.clone());
+        let throttle = LoginThrottle::new(&settings.limits);
+        let rate_limits = RateLimits::new(&settings.limits);
         AppState {
             inner: Arc::new(Inner {
                 audit,
@@ -82,9 +87,14 @@ impl AppState {
                 settings,
                 refresh_tokens,
                 pages,
-                throttle: LoginThrottle::default(),
+                throttle,
+                rate_limits,
             }),
         }
+    }
+
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.inner.rate_limits
     }
 
     pub fn refresh_tokens(&self) -> &RefreshTokens {

@@ -27,6 +27,7 @@ use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::Client;
 use tessera_core::grant::refresh::RefreshTokenRecord;
 use tessera_core::jwt::Algorithm;
+use tessera_core::par::PushedRequest;
 use tessera_core::scope::ScopeSet;
 use tessera_core::secret::SecretHash;
 use tessera_core::user::User;
@@ -138,6 +139,31 @@ pub trait Store: Send + Sync + 'static {
         code_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<IssuedFromCode>, StoreError>;
+
+    /// Stores a pushed authorization request (RFC 9126), and forgets the ones
+    /// that expired by `now`, in one transaction.
+    async fn save_pushed_request(&self, pushed: &PushedRequest, now: UnixTime) -> Result<(), StoreError>;
+    /// Deletes the pushed request with this hash and returns it if unexpired
+    /// at `now`, in one statement: of any number of concurrent calls, at most
+    /// one gets `Some`, so a `request_uri` is used once across replicas.
+    async fn take_pushed_request(
+        &self,
+        request_uri_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<PushedRequest>, StoreError>;
+
+    /// Records a one-time identifier (a DPoP proof's or a client assertion's
+    /// `jti`), keyed by the SHA-256 of `"{purpose}:{issuer_or_jkt}:{jti}"`,
+    /// until `expires_at`. `true` the first time the key is recorded, or if its
+    /// earlier record had expired by `now`; `false` for a replay. One statement:
+    /// of any number of concurrent calls with one key, across replicas, exactly
+    /// one gets `true`. Expired records are pruned now and then, best effort.
+    async fn record_jti_once(
+        &self,
+        key: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 
     async fn create_refresh_token(&self, record: &RefreshTokenRecord) -> Result<(), StoreError>;
     /// Stores the first refresh token of the family started by redeeming

@@ -6,6 +6,7 @@ use sqlx::{Database, Encode, Type};
 use tessera_core::UnixTime;
 use tessera_core::authorize::AuthorizationCode;
 use tessera_core::client::{Client, GrantType, PreviousSecret};
+use tessera_core::client_assertion::JwkSet;
 use tessera_core::client_auth::AuthMethod;
 use tessera_core::grant::refresh::RefreshTokenRecord;
 use tessera_core::jwt::Algorithm;
@@ -41,6 +42,8 @@ pub(crate) struct ClientRow {
     pub(crate) require_pkce: bool,
     pub(crate) owner_user_id: Option<String>,
     pub(crate) access_token_lifetime: Option<i64>,
+    pub(crate) jwks: Option<String>,
+    pub(crate) jwks_uri: Option<String>,
     pub(crate) client_id: String,
 }
 
@@ -213,6 +216,7 @@ pub(crate) struct RefreshRow {
     pub(crate) expires_at: i64,
     pub(crate) rotated_at: Option<i64>,
     pub(crate) revoked_at: Option<i64>,
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl RefreshRow {
@@ -228,6 +232,7 @@ impl RefreshRow {
                 auth_time: from_db_time(self.auth_time),
                 created_at: from_db_time(self.created_at),
                 expires_at: from_db_time(self.expires_at),
+                dpop_jkt: self.dpop_jkt,
             },
             rotated_at: self.rotated_at.map(from_db_time),
             revoked_at: self.revoked_at.map(from_db_time),
@@ -301,6 +306,8 @@ impl ClientRow {
             require_pkce: client.require_pkce,
             owner_user_id: client.owner.clone(),
             access_token_lifetime: client.access_token_lifetime.map(to_db_time),
+            jwks: client.jwks.as_ref().map(|jwks| jwks.as_json().to_owned()),
+            jwks_uri: client.jwks_uri.clone(),
             client_id: client.client_id.clone(),
         }
     }
@@ -337,6 +344,8 @@ impl ClientRow {
             .bind(self.post_logout_redirect_uris)
             .bind(self.owner_user_id)
             .bind(self.access_token_lifetime)
+            .bind(self.jwks)
+            .bind(self.jwks_uri)
             .bind(self.client_id)
     }
 
@@ -380,6 +389,8 @@ impl ClientRow {
             default_scopes: default_scopes.into_iter().collect::<ScopeSet>(),
             resources: parse_json_list(&self.resources, |raw| Resource::parse(raw).ok())?,
             access_token_lifetime: self.access_token_lifetime.map(from_db_time),
+            jwks: self.jwks.as_deref().map(JwkSet::parse_str).transpose().map_err(StoreError::Corrupt)?,
+            jwks_uri: self.jwks_uri,
             owner: self.owner_user_id,
             created_at: from_db_time(self.created_at),
         })

@@ -70,8 +70,9 @@ macro_rules! sql_store {
                         "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
                          created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
                          disabled, may_introspect_any_token, registration_token_hash, require_pkce,
-                         post_logout_redirect_uris, owner_user_id, access_token_lifetime, client_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                         post_logout_redirect_uris, owner_user_id, access_token_lifetime, jwks, jwks_uri, client_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                         $19, $20)",
                     ))
                     .execute(&mut *tx)
                     .await
@@ -90,7 +91,7 @@ macro_rules! sql_store {
                     "SELECT name, org_url, secret_hash, redirect_uris, grant_types, resources,
                      created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
                      disabled, may_introspect_any_token, registration_token_hash, require_pkce,
-                     post_logout_redirect_uris, owner_user_id, access_token_lifetime, client_id
+                     post_logout_redirect_uris, owner_user_id, access_token_lifetime, jwks, jwks_uri, client_id
                      FROM clients WHERE client_id = $1",
                 )
                 .bind(client_id)
@@ -132,8 +133,9 @@ macro_rules! sql_store {
                          grant_types = $5, resources = $6, created_at = $7, previous_secret_hash = $8,
                          previous_secret_expires_at = $9, token_endpoint_auth_method = $10, disabled = $11,
                          may_introspect_any_token = $12, registration_token_hash = $13, require_pkce = $14,
-                         post_logout_redirect_uris = $15, owner_user_id = $16, access_token_lifetime = $17
-                         WHERE client_id = $18",
+                         post_logout_redirect_uris = $15, owner_user_id = $16, access_token_lifetime = $17,
+                         jwks = $18, jwks_uri = $19
+                         WHERE client_id = $20",
                     ))
                     .execute(&mut *tx)
                     .await?;
@@ -440,6 +442,87 @@ macro_rules! sql_store {
                 .transpose()
             }
 
+            async fn save_pushed_request(
+                &self,
+                pushed: &tessera_core::par::PushedRequest,
+                now: tessera_core::UnixTime,
+            ) -> Result<(), $crate::StoreError> {
+                use $crate::error::OnConstraint;
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("DELETE FROM pushed_authorization_requests WHERE expires_at <= $1")
+                    .bind($crate::rows::to_db_time(now))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO pushed_authorization_requests (request_uri_hash, client_id, params, expires_at)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(pushed.request_uri_hash.as_bytes().to_vec())
+                .bind(&pushed.client_id)
+                .bind(&pushed.params)
+                .bind($crate::rows::to_db_time(pushed.expires_at))
+                .execute(&mut *tx)
+                .await
+                .on_unique_violation(|| "pushed authorization request already exists".into())?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn take_pushed_request(
+                &self,
+                request_uri_hash: &tessera_core::secret::SecretHash,
+                now: tessera_core::UnixTime,
+            ) -> Result<Option<tessera_core::par::PushedRequest>, $crate::StoreError> {
+                let row: Option<(Vec<u8>, String, String, i64)> = sqlx::query_as(
+                    "DELETE FROM pushed_authorization_requests WHERE request_uri_hash = $1 AND expires_at > $2
+                     RETURNING request_uri_hash, client_id, params, expires_at",
+                )
+                .bind(request_uri_hash.as_bytes().to_vec())
+                .bind($crate::rows::to_db_time(now))
+                .fetch_optional(&self.writer)
+                .await?;
+                let Some((hash, client_id, params, expires_at)) = row else { return Ok(None) };
+                Ok(Some(tessera_core::par::PushedRequest {
+                    request_uri_hash: tessera_core::secret::SecretHash::from_bytes(&hash)
+                        .ok_or_else(|| $crate::StoreError::Corrupt("request_uri hash length".into()))?,
+                    client_id,
+                    params,
+                    expires_at: $crate::rows::from_db_time(expires_at),
+                }))
+            }
+
+            async fn record_jti_once(
+                &self,
+                key: &tessera_core::secret::SecretHash,
+                expires_at: tessera_core::UnixTime,
+                now: tessera_core::UnixTime,
+            ) -> Result<bool, $crate::StoreError> {
+                // Pruning, on about one call in sixteen, deletes up to 256 expired
+                // records: more than the one each call adds. It is best effort (a
+                // record it misses is still treated as expired below), so its
+                // error is not the caller's.
+                if key.as_bytes()[0] % 16 == 0 {
+                    let _ = sqlx::query(
+                        "DELETE FROM seen_jtis WHERE hash IN
+                         (SELECT hash FROM seen_jtis WHERE expires_at <= $1 LIMIT 256)",
+                    )
+                    .bind($crate::rows::to_db_time(now))
+                    .execute(&self.writer)
+                    .await;
+                }
+                let recorded = sqlx::query(
+                    "INSERT INTO seen_jtis (hash, expires_at) VALUES ($1, $2)
+                     ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at
+                     WHERE seen_jtis.expires_at <= $3",
+                )
+                .bind(key.as_bytes().to_vec())
+                .bind($crate::rows::to_db_time(expires_at))
+                .bind($crate::rows::to_db_time(now))
+                .execute(&self.writer)
+                .await?;
+                Ok(recorded.rows_affected() == 1)
+            }
+
             async fn mark_code_replayed(
                 &self,
                 code_hash: &tessera_core::secret::SecretHash,
@@ -473,8 +556,8 @@ macro_rules! sql_store {
                 // revocation of the family came before the family existed.
                 let inserted = sqlx::query(concat!(
                     "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                     created_at, expires_at, revoked_at)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, replayed_at FROM authorization_codes
+                     created_at, expires_at, revoked_at, dpop_jkt)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, replayed_at, $10 FROM authorization_codes
                      WHERE code_hash = $9",
                     $lock_row
                 ))
@@ -487,6 +570,7 @@ macro_rules! sql_store {
                 .bind($crate::rows::to_db_time(record.created_at))
                 .bind($crate::rows::to_db_time(record.expires_at))
                 .bind(code_hash.as_bytes().to_vec())
+                .bind(record.dpop_jkt.as_deref())
                 .execute(&self.writer)
                 .await?;
                 Ok(inserted.rows_affected() == 1)
@@ -498,7 +582,7 @@ macro_rules! sql_store {
             ) -> Result<(), $crate::StoreError> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(record.token_hash.as_bytes().to_vec())
                 .bind(&record.family_id)
@@ -508,6 +592,7 @@ macro_rules! sql_store {
                 .bind($crate::rows::to_db_time(record.auth_time))
                 .bind($crate::rows::to_db_time(record.created_at))
                 .bind($crate::rows::to_db_time(record.expires_at))
+                .bind(record.dpop_jkt.as_deref())
                 .execute(&self.writer)
                 .await?;
                 Ok(())
@@ -524,7 +609,7 @@ macro_rules! sql_store {
                     "UPDATE refresh_tokens SET rotated_at = $1
                      WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL
                      RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, rotated_at, revoked_at",
+                     expires_at, rotated_at, revoked_at, dpop_jkt",
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(presented.as_bytes().to_vec())
@@ -534,8 +619,8 @@ macro_rules! sql_store {
                     let state = row.into_state()?;
                     sqlx::query(
                         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                         created_at, expires_at)
-                         SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at
+                         created_at, expires_at, dpop_jkt)
+                         SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at, dpop_jkt
                          FROM refresh_tokens WHERE token_hash = $3",
                     )
                     .bind(successor_hash.as_bytes().to_vec())
@@ -568,7 +653,7 @@ macro_rules! sql_store {
             ) -> Result<Option<$crate::RefreshTokenState>, $crate::StoreError> {
                 sqlx::query_as::<_, $crate::rows::RefreshRow>(
                     "SELECT token_hash, family_id, client_id, user_id, scope, auth_time, created_at, expires_at,
-                     rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+                     rotated_at, revoked_at, dpop_jkt FROM refresh_tokens WHERE token_hash = $1",
                 )
                 .bind(token_hash.as_bytes().to_vec())
                 .fetch_optional(&self.pool)

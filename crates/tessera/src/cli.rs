@@ -371,7 +371,8 @@ pub(crate) struct CreateClientArgs {
     /// Scope given when a request names none (repeatable) [default: every --scope].
     #[arg(long = "default-scope", value_name = "SCOPE")]
     pub(crate) default_scopes: Vec<String>,
-    /// Grant type (repeatable): client_credentials, authorization_code, refresh_token.
+    /// Grant type (repeatable): client_credentials, authorization_code, refresh_token,
+    /// urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693).
     #[arg(long = "grant-type", value_name = "TYPE")]
     pub(crate) grant_types: Vec<String>,
     /// Resource (API identifier, an absolute URI) tokens may be issued for (repeatable).
@@ -380,6 +381,10 @@ pub(crate) struct CreateClientArgs {
     /// A public client (native or browser app) without a secret.
     #[arg(long)]
     pub(crate) public: bool,
+    /// A JWK Set file with the client's public keys: the client then
+    /// authenticates with private_key_jwt (signed assertions) and gets no secret.
+    #[arg(long, value_name = "FILE", conflicts_with = "public")]
+    pub(crate) jwks: Option<std::path::PathBuf>,
     /// Allow this client to introspect every token, not only its own (for resource servers).
     #[arg(long)]
     pub(crate) introspect_any_token: bool,

@@ -17,6 +17,7 @@ use crate::cli::{
     CreateClientArgs, KeysCommand, LogFormat, Output, PkcePolicy, RegistrationTokenCommand, ScopeCommand,
     UserCommand,
 };
+use crate::logging::init_logging;
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
     if let Command::Proxy(args) = &cli.command {
@@ -84,7 +85,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(config: Config, log_format: LogFormat) -> Result<()> {
-    let _flush_logs_on_exit = init_logging(log_format);
+    let _flush_logs_on_exit = init_logging(log_format)?;
     let database = config.database.describe();
     let server = Server::start(config).await?;
     bootstrap_admin_from_env(&server).await?;
@@ -251,30 +252,13 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
 }
 
 async fn proxy(config: tessera_guard::proxy::ProxyConfig, listen: &str, log_format: LogFormat) -> Result<()> {
-    let _flush_logs_on_exit = init_logging(log_format);
+    let _flush_logs_on_exit = init_logging(log_format)?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     println!("Tessera proxy is listening on {}", listener.local_addr()?);
     println!("  upstream:  {}", config.upstream);
     tessera_guard::proxy::serve_proxy(config, listener, shutdown_signal()).await?;
     Ok(())
-}
-
-/// Logs go to standard output through a writer thread, so a request never
-/// waits on the terminal or the pipe; none are dropped (it blocks when full).
-/// Keep the guard until exit: dropping it flushes what is queued.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TESSERA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
-    match format {
-        LogFormat::Text => logs.init(),
-        // Each line carries its request's span (method, path, request id) as fields.
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
-    }
-    guard
 }
 
 async fn shutdown_signal() {
@@ -556,6 +540,17 @@ async fn migrate(config: &Config, output: Output) -> Result<()> {
 }
 
 async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> {
+    let jwks = match &args.jwks {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the JWK Set {}", path.display()))?;
+            Some(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .with_context(|| format!("{} is not JSON", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let registration = ClientRegistration {
         name: args.name,
         org_url: args.org_url,
@@ -566,10 +561,12 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
         default_scopes: (!args.default_scopes.is_empty()).then_some(args.default_scopes),
         resources: args.resources,
         public: args.public,
-        token_endpoint_auth_method: None,
+        token_endpoint_auth_method: jwks.is_some().then(|| "private_key_jwt".to_owned()),
         may_introspect_any_token: args.introspect_any_token,
         pkce_optional: args.pkce == PkcePolicy::Optional,
         access_token_lifetime: args.access_token_lifetime.map(|lifetime| lifetime.as_secs()),
+        jwks,
+        jwks_uri: None,
     };
     let created = registry::create_client(store, registration, unix_now()).await?;
     let view = ClientView::from(&created.client);
@@ -591,6 +588,9 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
                     println!(
                         "Save the client secret now: only its hash is stored, and it cannot be shown again."
                     );
+                }
+                None if !view.public => {
+                    println!("  (private_key_jwt: it authenticates with its keys, no secret)")
                 }
                 None => println!("  (public client: no secret; it must use PKCE)"),
             }

@@ -4,6 +4,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh;
+pub mod token_exchange;
 
 use crate::client::GrantType;
 use crate::error::{ErrorCode, OAuthError};
@@ -12,6 +13,7 @@ use crate::request::FormParams;
 pub use authorization_code::AuthorizationCodeRequest;
 pub use client_credentials::ClientCredentialsRequest;
 pub use refresh::RefreshTokenRequest;
+pub use token_exchange::TokenExchangeRequest;
 
 /// A token request, parsed by its `grant_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,7 @@ pub enum TokenRequest {
     AuthorizationCode(AuthorizationCodeRequest),
     ClientCredentials(ClientCredentialsRequest),
     RefreshToken(RefreshTokenRequest),
+    TokenExchange(TokenExchangeRequest),
 }
 
 impl TokenRequest {
@@ -32,8 +35,11 @@ impl TokenRequest {
                 Ok(TokenRequest::AuthorizationCode(AuthorizationCodeRequest::parse(form)?))
             }
             Some(GrantType::RefreshToken) => Ok(TokenRequest::RefreshToken(RefreshTokenRequest::parse(form)?)),
+            Some(GrantType::TokenExchange) => {
+                Ok(TokenRequest::TokenExchange(TokenExchangeRequest::parse(form)?))
+            }
             None => Err(ErrorCode::UnsupportedGrantType.with(format!(
-                "grant type `{raw}` is not supported; supported: authorization_code, client_credentials, refresh_token"
+                "grant type `{raw}` is not supported; supported: authorization_code, client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange"
             ))),
         }
     }
@@ -43,6 +49,7 @@ impl TokenRequest {
             TokenRequest::AuthorizationCode(_) => GrantType::AuthorizationCode,
             TokenRequest::ClientCredentials(_) => GrantType::ClientCredentials,
             TokenRequest::RefreshToken(_) => GrantType::RefreshToken,
+            TokenRequest::TokenExchange(_) => GrantType::TokenExchange,
         }
     }
 }
@@ -74,7 +81,7 @@ mod tests {
         check(
             "grant_type=password&username=u&password=p",
             expect![
-                "Err(unsupported_grant_type: grant type `password` is not supported; supported: authorization_code, client_credentials, refresh_token)"
+                "Err(unsupported_grant_type: grant type `password` is not supported; supported: authorization_code, client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange)"
             ],
         );
     }

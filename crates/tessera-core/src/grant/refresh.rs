@@ -46,6 +46,9 @@ pub struct RefreshTokenRecord {
     pub created_at: UnixTime,
     /// The family's absolute end: successors inherit it.
     pub expires_at: UnixTime,
+    /// RFC 9449 §5: the thumbprint of the DPoP key a public client's family is
+    /// bound to; successors inherit it.
+    pub dpop_jkt: Option<String>,
 }
 
 impl RefreshTokenRecord {
@@ -65,7 +68,13 @@ impl RefreshTokenRecord {
             auth_time: family.auth_time,
             created_at: now,
             expires_at: now + policy.lifetime,
+            dpop_jkt: None,
         }
+    }
+
+    /// This record, bound to the DPoP key with thumbprint `jkt` (if any).
+    pub fn bound_to(self, jkt: Option<String>) -> RefreshTokenRecord {
+        RefreshTokenRecord { dpop_jkt: jkt, ..self }
     }
 
     /// The record of the token that replaces this one.

@@ -17,6 +17,10 @@
 //! # Optional: `realm` of the challenges, clock leeway in seconds (default 30).
 //! realm = "invoices"
 //! leeway_seconds = 30
+//! # Optional: the public URL clients use. It turns on DPoP-bound tokens and
+//! # the RFC 9728 metadata at /.well-known/oauth-protected-resource[/path].
+//! # public_url = "https://api.example.com"
+//! # resource_name = "Invoices API"
 //! # A request no route matches: "forbidden" (403, default) or "not_found" (404).
 //! unmatched = "forbidden"
 //!
@@ -103,6 +107,8 @@ pub struct ProxyConfig {
     pub guard: GuardConfig,
     /// Which requests need which scopes.
     pub routes: RouteTable,
+    /// `resource_name` of the RFC 9728 metadata document.
+    pub resource_name: Option<String>,
 }
 
 /// The routes file as written (see the module documentation).
@@ -118,6 +124,10 @@ struct RoutesFile {
     realm: Option<String>,
     #[serde(default)]
     leeway_seconds: Option<u64>,
+    #[serde(default)]
+    public_url: Option<String>,
+    #[serde(default)]
+    resource_name: Option<String>,
     #[serde(default)]
     unmatched: Unmatched,
     #[serde(default)]
@@ -162,9 +172,12 @@ impl ProxyConfig {
         if let Some(seconds) = file.leeway_seconds {
             guard = guard.leeway(Duration::from_secs(seconds));
         }
+        if let Some(public_url) = file.public_url {
+            guard = guard.public_url(public_url);
+        }
         let routes = RouteTable::from_entries(file.routes, file.unmatched)?;
         Upstream::parse(upstream)?;
-        Ok(ProxyConfig { upstream: upstream.to_owned(), guard, routes })
+        Ok(ProxyConfig { upstream: upstream.to_owned(), guard, routes, resource_name: file.resource_name })
     }
 }
 
@@ -186,6 +199,8 @@ struct ProxyInner {
     routes: RouteTable,
     upstream: Upstream,
     client: Client<Connector, ProxyBody>,
+    /// The RFC 9728 metadata path and document, when a public URL is set.
+    metadata: Option<(String, Bytes)>,
 }
 
 /// Builds the proxy service (no I/O yet: keys are fetched on first use).
@@ -193,7 +208,24 @@ pub fn proxy_service(config: ProxyConfig) -> Result<ProxyService, GuardError> {
     let upstream = Upstream::parse(&config.upstream)?;
     let guard = Guard::new(config.guard)?;
     let client = Client::builder(TokioExecutor::new()).build(connector());
-    Ok(ProxyService { inner: Arc::new(ProxyInner { guard, routes: config.routes, upstream, client }) })
+    let mut scopes: Vec<String> = Vec::new();
+    for route in config.routes.routes() {
+        if let routes::Access::Scopes(required) = &route.access {
+            for scope in required {
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
+                }
+            }
+        }
+    }
+    let metadata = guard.resource_metadata_path().zip(
+        guard
+            .resource_metadata(&scopes, config.resource_name.as_deref())
+            .map(|document| Bytes::from(document.to_string())),
+    );
+    Ok(ProxyService {
+        inner: Arc::new(ProxyInner { guard, routes: config.routes, upstream, client, metadata }),
+    })
 }
 
 impl ProxyService {
@@ -210,6 +242,18 @@ impl ProxyInner {
         B::Error: Into<BoxError>,
     {
         let (mut parts, body) = request.into_parts();
+        if let Some((path, document)) = &self.metadata
+            && parts.uri.path() == path
+            && (parts.method == http::Method::GET || parts.method == http::Method::HEAD)
+        {
+            let mut response = Response::new(
+                http_body_util::Full::new(document.clone()).map_err(|never| match never {}).boxed_unsync(),
+            );
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            return response;
+        }
         let route = match self.routes.find(&parts.method, parts.uri.path()) {
             Ok(route) => route,
             Err(error) => return self.reject(&error),

@@ -71,6 +71,18 @@ async fn scope_as_a_json_array_is_accepted() {
     assert_eq!(answer.json()["scope"], "invoices:read offline_access");
 }
 
+/// RFC 9449 §7.2: a DPoP-bound token is not a bearer token; the guard does
+/// not check DPoP proofs, so it refuses bound tokens.
+#[tokio::test]
+async fn a_dpop_bound_token_is_refused_as_a_bearer_token() {
+    let (key, issuer, service) = setup().await;
+    let mut claims = issuer.claims("invoices:read");
+    claims["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let answer = call(&format!("{}/whoami", service.url), Some(&key.token(&claims)), &[]).await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+    assert!(answer.body.contains("invalid_token"), "{}", answer.body);
+}
+
 #[tokio::test]
 async fn missing_token_gets_a_bare_bearer_challenge() {
     let (_key, _issuer, service) = setup().await;

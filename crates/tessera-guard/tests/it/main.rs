@@ -2,6 +2,7 @@
 //! real Tessera through tessera-testkit, a protected axum service, an echoing
 //! upstream behind the proxy).
 
+mod dpop;
 mod guard;
 mod proxy;
 mod support;

@@ -75,10 +75,13 @@ public = true
 }
 
 async fn start_proxy(issuer: &FakeIssuer, unmatched: &str) -> Proxy {
+    start_proxy_with(&routes_toml(&issuer.url, unmatched)).await
+}
+
+async fn start_proxy_with(routes: &str) -> Proxy {
     let upstream = serve(Router::new().fallback(echo)).await;
     let config =
-        ProxyConfig::from_toml(&routes_toml(&issuer.url, unmatched), &format!("{}/api", upstream.url))
-            .expect("routes file is valid");
+        ProxyConfig::from_toml(routes, &format!("{}/api", upstream.url)).expect("routes file is valid");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
     let url = format!("http://{}", listener.local_addr().expect("proxy address"));
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -217,4 +220,39 @@ async fn routes_file_errors_name_the_problem() {
     assert!(error.to_string().contains("colour"), "{error}");
     let error = ProxyConfig::from_toml("issuer = \"x\"", "not a url").expect_err("bad upstream");
     assert!(error.to_string().contains("upstream"), "{error}");
+}
+
+/// RFC 9728: the proxy serves its protected resource metadata, and a 401
+/// points to it.
+#[tokio::test]
+async fn proxy_serves_protected_resource_metadata() {
+    let key = SigningKey::es256("key-1");
+    let issuer = FakeIssuer::start(&[&key]).await;
+    let routes = format!(
+        "public_url = \"https://api.test/v1\"\nresource_name = \"Invoices\"\n{}",
+        routes_toml(&issuer.url, "forbidden")
+    );
+    let proxy = start_proxy_with(&routes).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}/.well-known/oauth-protected-resource/v1", proxy.url))
+        .send()
+        .await
+        .expect("metadata request");
+    assert_eq!(response.status(), 200);
+    let document: Value = response.json().await.expect("JSON metadata");
+    assert_eq!(document["resource"], "https://api.test/v1");
+    assert_eq!(document["authorization_servers"], json!([issuer.url]));
+    assert_eq!(document["bearer_methods_supported"], json!(["header"]));
+    assert_eq!(document["scopes_supported"], json!(["invoices:read", "invoices:write", "admin"]));
+    assert_eq!(document["dpop_signing_alg_values_supported"], json!(["ES256", "RS256", "PS256"]));
+    assert_eq!(document["resource_name"], "Invoices");
+
+    let response = client.get(format!("{}/invoices/1", proxy.url)).send().await.expect("request");
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+    assert_eq!(
+        challenge,
+        "Bearer resource_metadata=\"https://api.test/.well-known/oauth-protected-resource/v1\""
+    );
 }

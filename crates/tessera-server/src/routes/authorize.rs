@@ -88,6 +88,11 @@ async fn authorize(
     headers: &HeaderMap,
     params: FormParams,
 ) -> Result<Response, ServerError> {
+    // RFC 9126 §4: a request_uri stands for the parameters pushed under it.
+    let params = match super::par::resolve(state, params).await? {
+        Ok(params) => params,
+        Err(response) => return Ok(response),
+    };
     let pending = match pending_request(state, &params).await? {
         Ok(pending) => pending,
         Err(response) => return Ok(response),

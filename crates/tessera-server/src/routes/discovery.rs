@@ -7,8 +7,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_core::client_auth::AuthMethod;
+use tessera_core::jwt::Signer;
 
 use crate::error::ServerError;
+use crate::signatures::verified_algorithm_names;
 use crate::state::AppState;
 
 pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ServerError> {
@@ -16,7 +18,12 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         state.store().list_scopes().await?.into_iter().map(|record| record.name.to_string()).collect();
     let challenge_methods: &[&str] =
         if state.settings().authorize_policy.allow_plain_pkce { &["S256", "plain"] } else { &["S256"] };
-    let secret_methods = [AuthMethod::ClientSecretBasic.as_str(), AuthMethod::ClientSecretPost.as_str()];
+    let secret_methods = [
+        AuthMethod::ClientSecretBasic.as_str(),
+        AuthMethod::ClientSecretPost.as_str(),
+        AuthMethod::PrivateKeyJwt.as_str(),
+    ];
+    let assertion_algs = verified_algorithm_names();
     Ok(Json(json!({
         "issuer": state.issuer(),
         "authorization_endpoint": state.endpoint("/authorize"),
@@ -25,18 +32,35 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "grant_types_supported": [
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
+        ],
         "code_challenge_methods_supported": challenge_methods,
         "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": secret_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint": state.endpoint("/introspect"),
         "introspection_endpoint_auth_methods_supported": secret_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        // RFC 9701 §7: the signed answer to `Accept: application/token-introspection+jwt`.
+        // No `introspection_encryption_*`: answers are signed, never encrypted.
+        "introspection_signing_alg_values_supported":
+            [super::introspect::response_signer(&state.keys()).algorithm().as_str()],
         "revocation_endpoint": state.endpoint("/revoke"),
         "revocation_endpoint_auth_methods_supported": [
             AuthMethod::ClientSecretBasic.as_str(),
             AuthMethod::ClientSecretPost.as_str(),
+            AuthMethod::PrivateKeyJwt.as_str(),
             AuthMethod::None.as_str(),
         ],
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "pushed_authorization_request_endpoint": state.endpoint("/par"),
+        "require_pushed_authorization_requests": false,
+        "dpop_signing_alg_values_supported":
+            verified_algorithm_names(),
         "registration_endpoint": state.endpoint("/register"),
         "userinfo_endpoint": state.endpoint("/userinfo"),
         "end_session_endpoint": state.endpoint("/logout"),

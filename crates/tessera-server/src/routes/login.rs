@@ -13,10 +13,11 @@ use tessera_core::request::FormParams;
 use crate::admin::audit::Entry;
 use crate::cookies::{SESSION_COOKIE, csrf_matches, read_cookie, set_cookie};
 use crate::error::ServerError;
+use crate::limits::with_retry_after;
 use crate::routes::authorize::{ACCOUNT_PAGE, Pending, login_page, pending_request, with_cookie};
 use crate::routes::extract::PageForm;
 use crate::state::AppState;
-use crate::{unix_now, users};
+use crate::{throttle, unix_now, users};
 
 pub(super) async fn login(
     State(state): State<AppState>,
@@ -42,11 +43,10 @@ pub(super) async fn login(
     let password = form.get("password").unwrap_or_default().to_owned();
     let ip = peer.ip().to_string();
     let now = unix_now();
-    if state.throttle().is_blocked(username, &ip, now) {
-        state.metrics().rate_limited("login");
-        tracing::warn!(%ip, "login refused: too many failed attempts");
-        let message = "Too many failed attempts. Wait a few minutes and try again.";
-        return login_page(&state, &headers, pending, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    if let Some(wait) = throttle::login_wait(&state, username, Some(peer.ip()), now) {
+        let message = throttle::wait_message(wait);
+        let page = login_page(&state, &headers, pending, Some(&message), StatusCode::TOO_MANY_REQUESTS)?;
+        return Ok(with_retry_after(page, wait));
     }
     let Some(user) = users::check_credentials(state.store(), username, password).await? else {
         state.throttle().record_failure(username, &ip, now);

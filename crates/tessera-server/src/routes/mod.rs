@@ -12,6 +12,7 @@ pub(crate) mod health;
 mod introspect;
 mod login;
 mod logout;
+mod par;
 mod register;
 mod request_id;
 mod revoke;
@@ -19,10 +20,11 @@ pub(crate) mod token;
 mod userinfo;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ServerError;
@@ -32,6 +34,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete application, ready to serve.
 pub fn app(state: AppState) -> Router {
+    let request_timeout = state.settings().limits.request_timeout;
     Router::new()
         .route("/token", post(token::token).fallback(not_post))
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
@@ -41,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .route("/account/applications", get(account::applications))
         .route("/account/applications/revoke", post(account::revoke))
         .route("/assets/tessera.css", get(crate::pages::stylesheet))
+        .route("/par", post(par::par).fallback(not_post))
         .route("/introspect", post(introspect::introspect).fallback(not_post))
         .route("/revoke", post(revoke::revoke).fallback(not_post))
         .route("/register", post(register::register).fallback(not_post))
@@ -58,6 +62,9 @@ pub fn app(state: AppState) -> Router {
         // Only matched routes: a metric per unmatched path would let anyone add series.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .fallback(not_found)
+        // A request that outlives this (a body trickled in, a stuck store) gets 408; dropping
+        // its future rolls back whatever transaction it had open.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

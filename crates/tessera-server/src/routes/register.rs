@@ -18,8 +18,9 @@ use tessera_core::registration::ClientRegistration;
 use tessera_core::secret::SecretHash;
 
 use crate::error::{ServerError, no_store};
+use crate::limits::IpLimit;
 use crate::registry::{self, ClientView};
-use crate::routes::extract::bearer_token;
+use crate::routes::extract::{bearer_token, peer_ip};
 use crate::state::AppState;
 use crate::unix_now;
 
@@ -37,6 +38,9 @@ struct ClientMetadata {
     client_name: Option<String>,
     client_uri: Option<String>,
     scope: Option<String>,
+    /// The client's public keys (JWK Set) for private_key_jwt.
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
     /// RFC 7592 §2.2: an update names the client, and may repeat its secret.
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -66,6 +70,8 @@ impl ClientMetadata {
             may_introspect_any_token: false,
             pkce_optional: false,
             access_token_lifetime: None,
+            jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
         })
     }
 }
@@ -74,6 +80,7 @@ pub(super) async fn register(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ServerError> {
+    state.rate_limits().admit_ip(IpLimit::Register, peer_ip(request.extensions()), state.metrics())?;
     let token = bearer_token(request.headers())?;
     let token_hash = SecretHash::of(&token);
     let configured = state.settings().initial_access_token.as_ref().is_some_and(|hash| hash.matches(&token));
@@ -196,6 +203,12 @@ fn metadata_response(state: &AppState, client: &Client) -> Value {
     });
     if let Some(client_uri) = view.org_url {
         body["client_uri"] = json!(client_uri);
+    }
+    if let Some(jwks) = &client.jwks {
+        body["jwks"] = serde_json::from_str(jwks.as_json()).unwrap_or(Value::Null);
+    }
+    if let Some(jwks_uri) = &client.jwks_uri {
+        body["jwks_uri"] = json!(jwks_uri);
     }
     body
 }

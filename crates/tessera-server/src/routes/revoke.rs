@@ -8,13 +8,14 @@ use tessera_core::revocation::{revoke_access_token, revoke_refresh_token};
 use tessera_core::secret::SecretHash;
 
 use crate::error::{ServerError, no_store};
+use crate::limits::ClientLimit;
 use crate::routes::client_auth::authenticate_client;
 use crate::routes::extract::OAuthForm;
 use crate::state::AppState;
 use crate::unix_now;
 
 pub(super) async fn revoke(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
-    let caller = authenticate_client(&state, &form).await?;
+    let caller = authenticate_client(&state, &form, ClientLimit::Token).await?;
     let request = TokenRequestByValue::parse(&form.params)?;
     let now = unix_now();
     if let Some(claims) = state.keys().verify_access_token(&request.token) {

@@ -3,27 +3,34 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use tessera_core::client::{Client, GrantType};
 use tessera_core::client_auth::presented_credentials;
+use tessera_core::dpop::{self, binds_refresh_token, ensure_refresh_binding};
 use tessera_core::grant::authorization_code::exchange_code;
 use tessera_core::grant::client_credentials::grant_client_credentials;
 use tessera_core::grant::refresh::{
     NewFamily, RefreshTokenRecord, RotatedTokenUse, issues_refresh_token, refresh_access_token,
     rotated_token_use,
 };
-use tessera_core::grant::{AuthorizationCodeRequest, RefreshTokenRequest, TokenRequest};
+use tessera_core::grant::token_exchange::{self, PresentedToken, grant_token_exchange};
+use tessera_core::grant::{
+    AuthorizationCodeRequest, RefreshTokenRequest, TokenExchangeRequest, TokenRequest,
+};
 use tessera_core::id_token::{ID_TOKEN_TYP, id_token_claims, issues_id_token};
 use tessera_core::jwt;
 use tessera_core::secret::SecretHash;
-use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant};
-use tessera_core::{ErrorCode, UnixTime};
+use tessera_core::token::{ACCESS_TOKEN_TYP, AccessTokenGrant, Confirmation};
+use tessera_core::{ErrorCode, OAuthError, UnixTime};
 use tessera_store::{IssuedFromCode, RefreshRotation};
 
 use crate::admin::audit::Entry;
 use crate::dialects::Dialect;
+use crate::dpop::{check_proof, proof_header};
 use crate::error::{ServerError, no_store};
+use crate::limits::ClientLimit;
 use crate::metrics::timed;
 use crate::random::{new_client_id, new_token_id};
 use crate::routes::client_auth::authenticate_client;
@@ -43,6 +50,9 @@ struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    /// RFC 8693 §2.2.1: only in a token exchange's answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 /// What a grant produced: the access token to sign, maybe a refresh token,
@@ -74,17 +84,26 @@ pub(crate) struct IssuedTokens {
     pub(crate) client_id: String,
     /// The access token's `jti`.
     pub(crate) jti: String,
+    /// `DPoP` for a DPoP-bound access token (RFC 9449 §5), else `Bearer`.
+    pub(crate) token_type: &'static str,
+    /// RFC 8693 §2.2.1 `issued_token_type`, for a token exchange.
+    pub(crate) issued_token_type: Option<&'static str>,
 }
 
-pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Result<Response, ServerError> {
-    let issued = issue(&state, &form).await?;
+pub(super) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: OAuthForm,
+) -> Result<Response, ServerError> {
+    let issued = issue_with(&state, &form, proof_header(&headers)).await?;
     let body = TokenResponse {
         access_token: issued.access_token,
-        token_type: "Bearer",
+        token_type: issued.token_type,
         expires_in: issued.expires_in,
         scope: issued.scope,
         refresh_token: issued.refresh_token,
         id_token: issued.id_token,
+        issued_token_type: issued.issued_token_type,
     };
     Ok(no_store(Json(body)))
 }
@@ -93,10 +112,22 @@ pub(super) async fn token(State(state): State<AppState>, form: OAuthForm) -> Res
 /// the client, run the grant, persist what must be single use, sign. Every
 /// outcome goes to the audit trail (queued: the response does not wait).
 pub(crate) async fn issue(state: &AppState, form: &OAuthForm) -> Result<IssuedTokens, ServerError> {
-    let outcome = decide(state, form).await;
+    issue_with(state, form, Ok(None)).await
+}
+
+/// [`issue`], with the request's `DPoP` header (RFC 9449): a valid proof binds
+/// the access token to its key. Only the standard endpoint reads the header.
+pub(crate) async fn issue_with(
+    state: &AppState,
+    form: &OAuthForm,
+    dpop: Result<Option<String>, OAuthError>,
+) -> Result<IssuedTokens, ServerError> {
+    let outcome = decide(state, form, dpop).await;
     let error = match &outcome {
         Ok(_) => None,
         Err(ServerError::OAuth(err)) => Some(err.code.as_str()),
+        // Counted by the limit's own metric; a flood is not written row by row to the audit trail.
+        Err(ServerError::RateLimited(_)) => return outcome,
         Err(_) => Some("server_error"),
     };
     state.metrics().grant(form.params.get("grant_type").unwrap_or_default(), error);
@@ -135,19 +166,33 @@ fn grant_audit_entry(form: &OAuthForm, outcome: &Result<IssuedTokens, ServerErro
     }
 }
 
-async fn decide(state: &AppState, form: &OAuthForm) -> Result<IssuedTokens, ServerError> {
+async fn decide(
+    state: &AppState,
+    form: &OAuthForm,
+    dpop: Result<Option<String>, OAuthError>,
+) -> Result<IssuedTokens, ServerError> {
     let request = TokenRequest::parse(&form.params)?;
-    let client = authenticate_client(state, form).await?;
+    let client = authenticate_client(state, form, ClientLimit::Token).await?;
+    // RFC 9449 §5: the proof is checked (and its jti spent) before the grant
+    // consumes anything; only an authenticated client gets this far.
+    let jkt = match dpop? {
+        Some(proof) => Some(check_proof(state, &proof, "POST", &state.endpoint("/token"), None).await?.jkt),
+        None => None,
+    };
     let grant_type = request.grant_type();
-    let issued = match request {
+    let mut issued = match request {
         TokenRequest::ClientCredentials(request) => Issued {
             grant: grant_client_credentials(state.policy(), &client, request, unix_now(), new_token_id()?)?,
             refresh_token: None,
             id_token: None,
         },
-        TokenRequest::AuthorizationCode(request) => redeem_code(state, &client, &request).await?,
-        TokenRequest::RefreshToken(request) => refresh(state, &client, &request).await?,
+        TokenRequest::AuthorizationCode(request) => {
+            redeem_code(state, &client, &request, jkt.as_deref()).await?
+        }
+        TokenRequest::RefreshToken(request) => refresh(state, &client, &request, jkt.as_deref()).await?,
+        TokenRequest::TokenExchange(request) => exchange_token(state, &client, request).await?,
     };
+    issued.grant.claims.cnf = jkt.map(|jkt| Confirmation { jkt });
     // Every grant is in the audit trail; a log line each would only repeat it.
     tracing::debug!(client_id = %client.client_id, %grant_type, jti = %issued.grant.claims.jti, "token issued");
     sign(state, grant_type, issued)
@@ -163,6 +208,7 @@ async fn redeem_code(
     state: &AppState,
     client: &Client,
     request: &AuthorizationCodeRequest,
+    jkt: Option<&str>,
 ) -> Result<Issued, ServerError> {
     let code_hash = SecretHash::of(&request.code);
     let now = unix_now();
@@ -198,7 +244,8 @@ async fn redeem_code(
                 scope: grant.scope.clone(),
                 auth_time: code.auth_time,
             };
-            let record = RefreshTokenRecord::first(&state.refresh_tokens().policy, &token, family, now);
+            let record = RefreshTokenRecord::first(&state.refresh_tokens().policy, &token, family, now)
+                .bound_to(jkt.filter(|_| binds_refresh_token(client)).map(str::to_owned));
             // Replayed while this redemption ran: the family is stored revoked,
             // as the access token's jti already is. RFC 6749 §4.1.2 still
             // answers this first redemption; what it issued is dead.
@@ -226,6 +273,7 @@ async fn refresh(
     state: &AppState,
     client: &Client,
     request: &RefreshTokenRequest,
+    jkt: Option<&str>,
 ) -> Result<Issued, ServerError> {
     let invalid = || {
         ServerError::from(ErrorCode::InvalidGrant.with("the refresh token is invalid, expired or revoked"))
@@ -235,6 +283,8 @@ async fn refresh(
     // Judge first, so that a request the core refuses never rotates the token.
     let Some(found) = state.store().find_refresh_token(&presented).await? else { return Err(invalid()) };
     refresh_access_token(state.policy(), client, request, &found.record, now, String::new())?;
+    // RFC 9449 §5: before rotating, so that a token without its key is spent on nothing.
+    ensure_refresh_binding(found.record.dpop_jkt.as_deref(), jkt)?;
     ensure_user_active(state, &found.record.user_id).await.map_err(|_| invalid())?;
 
     let successor = state.refresh_tokens().successor_of(&request.refresh_token);
@@ -261,6 +311,32 @@ async fn refresh(
     };
     let grant = refresh_access_token(state.policy(), client, request, &record, now, new_token_id()?)?;
     Ok(Issued { grant, refresh_token: Some(successor), id_token: None })
+}
+
+/// RFC 8693: the server verifies the presented tokens (signature, revocation,
+/// their client); the core decides the rest.
+async fn exchange_token(
+    state: &AppState,
+    client: &Client,
+    request: TokenExchangeRequest,
+) -> Result<Issued, ServerError> {
+    let subject = presented_token(state, &request.subject_token).await?;
+    let actor = match &request.actor_token {
+        Some(token) => Some(presented_token(state, token).await?),
+        None => None,
+    };
+    let grant =
+        grant_token_exchange(state.policy(), client, request, subject, actor, unix_now(), new_token_id()?)?;
+    Ok(Issued { grant, refresh_token: None, id_token: None })
+}
+
+async fn presented_token(state: &AppState, token: &str) -> Result<PresentedToken, ServerError> {
+    let Some(claims) = state.keys().verify_access_token(token) else {
+        return Ok(PresentedToken { claims: None, revoked: false, client_active: false });
+    };
+    let revoked = state.is_access_token_revoked(&claims.jti).await?;
+    let client_active = state.find_client(&claims.client_id).await?.is_some_and(|client| !client.disabled);
+    Ok(PresentedToken { claims: Some(claims), revoked, client_active })
 }
 
 async fn ensure_user_active(state: &AppState, user_id: &str) -> Result<(), ServerError> {
@@ -308,5 +384,11 @@ fn sign(state: &AppState, grant_type: GrantType, issued: Issued) -> Result<Issue
         subject: issued.grant.claims.sub,
         client_id: issued.grant.claims.client_id,
         jti: issued.grant.claims.jti,
+        token_type: match issued.grant.claims.cnf {
+            Some(_) => dpop::TOKEN_TYPE,
+            None => "Bearer",
+        },
+        issued_token_type: (grant_type == GrantType::TokenExchange)
+            .then_some(token_exchange::ACCESS_TOKEN_TYPE),
     })
 }

@@ -485,6 +485,11 @@ async fn wrong_passwords_are_refused_then_rate_limited() {
     }
     let blocked = submit_login(&flow.app, &browser, &login, PASSWORD).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    // The first lockout is the default 15 minutes, and the page says so.
+    let retry_after: u64 =
+        blocked.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((895..=900).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(html(blocked).await.contains("Try again in 15 minutes."));
 }
 
 fn urlencode(value: &str) -> String {

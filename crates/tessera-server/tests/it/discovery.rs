@@ -18,7 +18,12 @@ async fn both_metadata_documents_describe_what_is_supported() {
         assert_eq!(metadata["jwks_uri"], app.url("/jwks.json"));
         assert_eq!(
             metadata["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+            serde_json::json!([
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            ])
         );
         assert_eq!(metadata["authorization_endpoint"], app.url("/authorize"));
         assert_eq!(metadata["response_types_supported"], serde_json::json!(["code"]));
@@ -26,7 +31,7 @@ async fn both_metadata_documents_describe_what_is_supported() {
         assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
         assert_eq!(
             metadata["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
         );
         assert_eq!(
             metadata["scopes_supported"],
@@ -42,11 +47,11 @@ async fn both_metadata_documents_describe_what_is_supported() {
         assert_eq!(metadata["registration_endpoint"], app.url("/register"));
         assert_eq!(
             metadata["introspection_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
         );
         assert_eq!(
             metadata["revocation_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+            serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
         );
     }
 }

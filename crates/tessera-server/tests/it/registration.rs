@@ -3,11 +3,13 @@
 use reqwest::Response;
 use serde_json::{Value, json};
 use tessera_core::secret::SecretHash;
+use tessera_server::limits::Rate;
 use tessera_server::registry;
 use tessera_testkit::TestApp;
 
 async fn app_with_token() -> (TestApp, String) {
-    let app = TestApp::spawn().await;
+    // Dozens of registrations from one address: more than the default rate allows (see `limits`).
+    let app = TestApp::spawn_with(|config| config.limits.register_per_ip = Rate::Off).await;
     app.add_scope("contact.read").await;
     let token = registry::create_registration_token(app.store(), None, tessera_server::unix_now())
         .await

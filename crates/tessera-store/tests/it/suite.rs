@@ -6,6 +6,7 @@ use tessera_core::client::{Client, GrantType, PreviousSecret};
 use tessera_core::client_auth::AuthMethod;
 use tessera_core::grant::refresh::{NewFamily, RefreshPolicy, RefreshTokenRecord};
 use tessera_core::jwt::Algorithm;
+use tessera_core::par::PushedRequest;
 use tessera_core::pkce::CodeChallenge;
 use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::resource::Resource;
@@ -63,6 +64,8 @@ fn client(id: &str, scopes: &str, defaults: &str) -> Client {
         default_scopes: ScopeSet::parse(defaults).expect("scopes"),
         resources: vec![Resource::parse("https://api.example.com").expect("resource")],
         access_token_lifetime: Some(600),
+        jwks: None,
+        jwks_uri: None,
         owner: None,
         created_at: 42,
     }
@@ -127,6 +130,22 @@ pub(crate) async fn clients(store: &dyn Store) {
     public.auth_method = AuthMethod::None;
     store.create_client(&public).await.expect("public client");
     assert_eq!(store.find_client("app-3").await.expect("find"), Some(public));
+
+    let mut keyed = client("app-4", "contact.read", "");
+    keyed.auth_method = AuthMethod::PrivateKeyJwt;
+    keyed.jwks = Some(
+        tessera_core::client_assertion::JwkSet::parse_str(
+            r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+        )
+        .expect("jwks"),
+    );
+    store.create_client(&keyed).await.expect("keyed client");
+    assert_eq!(store.find_client("app-4").await.expect("find").as_ref(), Some(&keyed));
+    keyed.jwks = None;
+    keyed.jwks_uri = Some("https://app.example.com/jwks".into());
+    assert!(store.update_client(&keyed).await.expect("update"));
+    assert_eq!(store.find_client("app-4").await.expect("find"), Some(keyed));
+    assert!(store.delete_client("app-4").await.expect("delete"));
 
     let ids: Vec<String> =
         store.list_clients().await.expect("list").into_iter().map(|c| c.client_id).collect();
@@ -527,6 +546,148 @@ pub(crate) async fn concurrent_redemption_consumes_a_code_once(store: &dyn Store
     assert_eq!(winners, 1);
 }
 
+fn pushed(client_id: &str, request_uri: &str, expires_at: UnixTime) -> PushedRequest {
+    PushedRequest {
+        request_uri_hash: SecretHash::of(request_uri),
+        client_id: client_id.into(),
+        params: format!("client_id={client_id}&response_type=code&state=s%26t"),
+        expires_at,
+    }
+}
+
+/// RFC 9126: a pushed request is read back exactly, once, and only until it expires.
+pub(crate) async fn pushed_authorization_requests(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    for id in ["app-1", "app-2"] {
+        store.create_client(&client(id, "contact.read", "contact.read")).await.expect("client");
+    }
+    let first = pushed("app-1", "urn:first", 160);
+    store.save_pushed_request(&first, 100).await.expect("save");
+    let unknown = SecretHash::of("urn:unknown");
+    assert_eq!(store.take_pushed_request(&unknown, 101).await.expect("take"), None);
+    assert_eq!(
+        store.take_pushed_request(&first.request_uri_hash, 101).await.expect("take"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.take_pushed_request(&first.request_uri_hash, 102).await.expect("take again"),
+        None,
+        "used once"
+    );
+
+    let expiring = pushed("app-1", "urn:expiring", 110);
+    store.save_pushed_request(&expiring, 100).await.expect("save");
+    assert_eq!(
+        store.take_pushed_request(&expiring.request_uri_hash, 110).await.expect("take"),
+        None,
+        "expired at expires_at"
+    );
+
+    // Saving forgets the expired ones: taking this one before its expiry finds it gone.
+    let pruned = pushed("app-1", "urn:pruned", 120);
+    store.save_pushed_request(&pruned, 100).await.expect("save");
+    let kept = pushed("app-1", "urn:kept", 500);
+    store.save_pushed_request(&kept, 100).await.expect("save");
+    store.save_pushed_request(&pushed("app-1", "urn:later", 260), 200).await.expect("save");
+    assert_eq!(store.take_pushed_request(&pruned.request_uri_hash, 119).await.expect("take"), None);
+    assert_eq!(
+        store.take_pushed_request(&kept.request_uri_hash, 201).await.expect("take"),
+        Some(kept.clone())
+    );
+
+    assert!(matches!(
+        store.save_pushed_request(&pushed("app-1", "urn:later", 300), 200).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // A deleted client's pushed requests go with it.
+    let orphan = pushed("app-2", "urn:orphan", 900);
+    store.save_pushed_request(&orphan, 200).await.expect("save");
+    assert!(store.delete_client("app-2").await.expect("delete"));
+    assert_eq!(store.take_pushed_request(&orphan.request_uri_hash, 201).await.expect("take"), None);
+}
+
+/// RFC 9126 §4: a request_uri is used once, however many requests race for it.
+pub(crate) async fn concurrent_takes_use_a_pushed_request_once(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("client");
+    let raced = pushed("app-1", "urn:raced", 160);
+    store.save_pushed_request(&raced, 100).await.expect("save");
+    let hash = &raced.request_uri_hash;
+    let outcomes = tokio::join!(
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+        store.take_pushed_request(hash, 101),
+    );
+    let winners =
+        [outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5, outcomes.6, outcomes.7]
+            .into_iter()
+            .map(|outcome| outcome.expect("no error"))
+            .filter(Option::is_some)
+            .count();
+    assert_eq!(winners, 1);
+}
+
+/// A one-time identifier is recorded once until it expires; after that it may be
+/// recorded again, and expired records are pruned.
+pub(crate) async fn seen_jtis(store: &dyn Store) {
+    let key = SecretHash::of("dpop:jkt-1:jti-1");
+    assert!(store.record_jti_once(&key, 160, 100).await.expect("record"), "first time");
+    assert!(!store.record_jti_once(&key, 160, 101).await.expect("record"), "replay");
+    assert!(!store.record_jti_once(&key, 300, 159).await.expect("record"), "replay before expiry");
+    // Another purpose, issuer or jti is another key.
+    assert!(store.record_jti_once(&SecretHash::of("dpop:jkt-2:jti-1"), 160, 101).await.expect("record"));
+    assert!(
+        store.record_jti_once(&SecretHash::of("client_assertion:app:jti-1"), 160, 101).await.expect("record")
+    );
+    // Expired at expires_at: recorded again, with the new expiry.
+    assert!(store.record_jti_once(&key, 400, 160).await.expect("record"), "expired");
+    assert!(!store.record_jti_once(&key, 500, 399).await.expect("record"), "the new expiry holds");
+    // Many records, then pruning (on some of the calls) never refuses a new key
+    // nor forgets a live one.
+    for index in 0..200 {
+        let fresh = SecretHash::of(&format!("dpop:jkt-1:bulk-{index}"));
+        assert!(store.record_jti_once(&fresh, 450, 401).await.expect("record"));
+    }
+    for index in 0..200 {
+        let fresh = SecretHash::of(&format!("dpop:jkt-1:later-{index}"));
+        assert!(store.record_jti_once(&fresh, 900, 460).await.expect("record"));
+    }
+    assert!(store.record_jti_once(&key, 900, 460).await.expect("record"), "expired at 400");
+    assert!(
+        !store.record_jti_once(&SecretHash::of("dpop:jkt-1:later-7"), 900, 461).await.expect("record"),
+        "pruning kept the live ones"
+    );
+    assert!(store.record_jti_once(&SecretHash::of("dpop:jkt-1:bulk-7"), 900, 461).await.expect("record"));
+}
+
+/// Of eight requests racing with one `jti`, exactly one is first.
+pub(crate) async fn concurrent_records_of_a_jti_accept_one(store: &dyn Store) {
+    let key = SecretHash::of("dpop:jkt-1:raced");
+    let outcomes = tokio::join!(
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+        store.record_jti_once(&key, 160, 100),
+    );
+    let firsts =
+        [outcomes.0, outcomes.1, outcomes.2, outcomes.3, outcomes.4, outcomes.5, outcomes.6, outcomes.7]
+            .into_iter()
+            .map(|outcome| outcome.expect("no error"))
+            .filter(|first| *first)
+            .count();
+    assert_eq!(firsts, 1);
+}
+
 fn refresh(token: &str, family: &str) -> RefreshTokenRecord {
     let family = NewFamily {
         family_id: family.into(),
@@ -542,6 +703,26 @@ async fn refresh_fixtures(store: &dyn Store) {
     create_scope(store, "contact.read").await;
     store.create_client(&client("app-1", "contact.read", "contact.read")).await.expect("client");
     store.create_user(&user("u-1", "alice")).await.expect("user");
+}
+
+/// RFC 9449 §5: a DPoP-bound family keeps its key through rotations.
+pub(crate) async fn dpop_bound_refresh_tokens_keep_their_key(store: &dyn Store) {
+    refresh_fixtures(store).await;
+    let bound = refresh("rt-b1", "fam-b").bound_to(Some("jkt-1".into()));
+    store.create_refresh_token(&bound).await.expect("create");
+    let found = store.find_refresh_token(&SecretHash::of("rt-b1")).await.expect("find").expect("stored");
+    assert_eq!(found.record.dpop_jkt.as_deref(), Some("jkt-1"));
+    let rotated = store
+        .rotate_refresh_token(&SecretHash::of("rt-b1"), &SecretHash::of("rt-b2"), 20)
+        .await
+        .expect("rotate");
+    assert_eq!(rotated, RefreshRotation::Rotated(bound.clone()));
+    let successor = store.find_refresh_token(&SecretHash::of("rt-b2")).await.expect("find").expect("stored");
+    assert_eq!(successor.record, bound.successor("rt-b2", 20), "the successor is bound to the same key");
+    let unbound = refresh("rt-u1", "fam-u");
+    store.create_refresh_token(&unbound).await.expect("create");
+    let found = store.find_refresh_token(&SecretHash::of("rt-u1")).await.expect("find").expect("stored");
+    assert_eq!(found.record.dpop_jkt, None);
 }
 
 pub(crate) async fn refresh_token_rotation(store: &dyn Store) {

@@ -3,8 +3,10 @@
 mod admin;
 mod client;
 mod config;
+mod crash_safety;
 mod log_secrecy;
 mod proxy;
 mod replicas;
 mod serve;
+mod telemetry;
 mod util;

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -124,6 +124,32 @@ impl ServeProcess {
     /// A URL at this process itself (not at the issuer).
     pub(crate) fn local(&self, path: &str) -> String {
         format!("{}{path}", self.local_url)
+    }
+
+    /// The process id, e.g. for `kill -TERM`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`"TERM"`, `"INT"`, …) with the system's `kill` command.
+    #[track_caller]
+    pub(crate) fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} {} failed", self.pid());
+    }
+
+    /// SIGKILL, then reaps the process: it gets no chance to clean up.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The exit status if the process has exited; does not wait.
+    pub(crate) fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("poll the child")
     }
 }
 

@@ -180,6 +180,8 @@ impl From<ApplicationInput> for ClientRegistration {
             may_introspect_any_token: input.introspect_any_token,
             pkce_optional: input.pkce_optional,
             access_token_lifetime: input.access_token_lifetime,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 }

@@ -167,6 +167,9 @@ impl AppForm {
             may_introspect_any_token: self.introspect_any_token,
             pkce_optional: self.pkce_optional,
             access_token_lifetime,
+            // An existing client's keys stay (see `reregister_client`).
+            jwks: None,
+            jwks_uri: None,
         })
     }
 }

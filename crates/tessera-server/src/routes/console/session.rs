@@ -17,9 +17,10 @@ use crate::admin::audit::Entry;
 use crate::admin::auth::console_user;
 use crate::cookies::{csrf_matches, csrf_token, read_cookie, set_scoped_cookie};
 use crate::error::ServerError;
+use crate::limits::with_retry_after;
 use crate::routes::extract::peer_ip;
 use crate::state::AppState;
-use crate::{unix_now, users};
+use crate::{throttle, unix_now, users};
 
 const CONSOLE_SESSION_COOKIE: &str = "tessera_admin";
 
@@ -168,10 +169,11 @@ pub(crate) async fn login(
     }
     let ip_text = ip.map(|ip| ip.to_string()).unwrap_or_default();
     let now = unix_now();
-    if state.throttle().is_blocked(&username, &ip_text, now) {
-        state.metrics().rate_limited("console_login");
-        let message = "Too many failed attempts. Wait a few minutes and try again.";
-        return login_form(&state, &headers, &next, &username, Some(message), StatusCode::TOO_MANY_REQUESTS);
+    if let Some(wait) = throttle::login_wait(&state, &username, ip, now) {
+        let message = throttle::wait_message(wait);
+        let page =
+            login_form(&state, &headers, &next, &username, Some(&message), StatusCode::TOO_MANY_REQUESTS)?;
+        return Ok(with_retry_after(page, wait));
     }
     let password = form.raw("password").unwrap_or_default().to_owned();
     let user = users::check_credentials(state.store(), &username, password).await?;

@@ -1,0 +1,9 @@
+//! Authorization request query parsing and validation, PKCE and the code exchange.
+//! The body lives in `common/core.rs`, shared with the regression test.
+
+#![no_main]
+
+#[path = "common/core.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::authorize(data));

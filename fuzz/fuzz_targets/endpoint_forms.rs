@@ -1,0 +1,9 @@
+//! Introspection/revocation, logout and account forms.
+//! The body lives in `common/core.rs`, shared with the regression test.
+
+#![no_main]
+
+#[path = "common/core.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::endpoint_forms(data));
