@@ -12,6 +12,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::request::FormParams;
+use crate::resource::{Resource, ensure_registered, requested_resources};
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
 
@@ -54,6 +55,11 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// RFC 8707 `resource`s, each registered for the client; the code is
+    /// granted for them, and the token requests choose among them.
+    pub resources: Vec<Resource>,
+    /// RFC 9449 §10 `dpop_jkt`: the code is redeemed only with a DPoP proof of this key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Validates an authorization request for `client` (`None` if unknown).
@@ -96,7 +102,8 @@ pub fn validate_authorization_request(
         state: state.clone(),
     };
     validate_after_redirect(policy, client, params)
-        .map(|(scope, code_challenge, prompt, max_age)| AuthorizationRequest {
+        .and_then(|validated| Ok((validated, allowed_resources(client, params)?)))
+        .map(|((scope, code_challenge, prompt, max_age), resources)| AuthorizationRequest {
             client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.clone(),
             redirect_uri_given,
@@ -107,8 +114,20 @@ pub fn validate_authorization_request(
             prompt,
             max_age,
             login_hint: params.get("login_hint").map(str::to_owned),
+            resources,
+            // Checked in validate_after_redirect.
+            dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
         })
         .map_err(to_client)
+}
+
+/// RFC 8707 §2: the requested resources, absolute URIs without a fragment
+/// that the client is registered for; otherwise `invalid_target`, sent back
+/// to the client like any error after the redirect URI is trusted.
+fn allowed_resources(client: &Client, params: &FormParams) -> Result<Vec<Resource>, OAuthError> {
+    let resources = requested_resources(params)?;
+    ensure_registered(client, &resources)?;
+    Ok(resources)
 }
 
 type Validated = (ScopeSet, Option<CodeChallenge>, Prompt, Option<u64>);
@@ -156,6 +175,7 @@ fn validate_after_redirect(
             return Err(ErrorCode::InvalidRequest.with(format!("{name} is longer than {limit} bytes")));
         }
     }
+    params.get("dpop_jkt").map(crate::dpop::parse_jkt).transpose()?;
     let prompt = parse_prompt(params.get("prompt"))?;
     let max_age = params
         .get("max_age")
@@ -245,6 +265,11 @@ pub struct AuthorizationCode {
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
     pub expires_at: UnixTime,
+    /// The resources the code was granted for (RFC 8707); empty when the
+    /// request named none.
+    pub resources: Vec<Resource>,
+    /// RFC 9449 §10: the DPoP key (thumbprint) the code is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The code for a user's approval of `request` with `scope`. `code` is freshly
@@ -269,6 +294,8 @@ pub fn issue_code(
         nonce: request.nonce.clone(),
         auth_time,
         expires_at: now + policy.code_lifetime,
+        resources: request.resources.clone(),
+        dpop_jkt: request.dpop_jkt.clone(),
     }
 }
 
@@ -419,6 +446,68 @@ mod tests {
             &ok_query("&max_age=soon"),
             expect![[
                 r#"Redirect(https://app.example.com/cb, invalid_request: max_age must be a number of seconds, state=Some("xyz"))"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn resources_must_be_registered_for_the_client() {
+        let with_resources = Client {
+            resources: vec![
+                Resource::parse("https://api.example.com").expect("resource"),
+                Resource::parse("urn:example:files").expect("resource"),
+            ],
+            ..client()
+        };
+        let params = FormParams::parse(
+            ok_query(
+                "&resource=urn:example:files&resource=https://api.example.com&resource=urn:example:files",
+            )
+            .as_bytes(),
+        )
+        .expect("form");
+        let request =
+            validate_authorization_request(&policy(), Some(&with_resources), &params).expect("valid");
+        let granted: Vec<&str> = request.resources.iter().map(Resource::as_str).collect();
+        assert_eq!(granted, ["urn:example:files", "https://api.example.com"], "in order, once each");
+        let code = issue_code(&policy(), &request, "user-1", request.scope.clone(), 90, "the-code", 100);
+        assert_eq!(code.resources, request.resources, "the code is granted the resources");
+
+        check_with(
+            Some(&with_resources),
+            &ok_query("&resource=https://api.example.com&resource=https://evil.example.com"),
+            expect![[
+                r#"Redirect(https://app.example.com/cb, invalid_target: the client is not registered for the resource `https://evil.example.com`, state=Some("xyz"))"#
+            ]],
+        );
+        check_with(
+            Some(&with_resources),
+            &ok_query("&resource=/relative"),
+            expect![[
+                r#"Redirect(https://app.example.com/cb, invalid_target: resource `/relative` is not an absolute URI, state=Some("xyz"))"#
+            ]],
+        );
+        check_with(
+            Some(&with_resources),
+            &ok_query("&resource=https://api.example.com%23part"),
+            expect![[
+                r#"Redirect(https://app.example.com/cb, invalid_target: resource `https://api.example.com#part` must not contain a fragment, state=Some("xyz"))"#
+            ]],
+        );
+    }
+
+    #[test]
+    fn dpop_jkt_binds_the_code_to_a_key() {
+        const JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let params = FormParams::parse(ok_query(&format!("&dpop_jkt={JKT}")).as_bytes()).expect("form");
+        let request = validate_authorization_request(&policy(), Some(&client()), &params).expect("valid");
+        assert_eq!(request.dpop_jkt.as_deref(), Some(JKT));
+        let code = issue_code(&policy(), &request, "user-1", request.scope.clone(), 90, "the-code", 100);
+        assert_eq!(code.dpop_jkt.as_deref(), Some(JKT), "the code carries the key");
+        check(
+            &ok_query("&dpop_jkt=not-a-thumbprint"),
+            expect![[
+                r#"Redirect(https://app.example.com/cb, invalid_request: dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters), state=Some("xyz"))"#
             ]],
         );
     }

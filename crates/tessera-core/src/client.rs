@@ -48,6 +48,11 @@ pub struct Client {
     pub jwks: Option<JwkSet>,
     /// Where the client publishes its public keys (RFC 7591 `jwks_uri`).
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: this client may start an authorization request only
+    /// through a pushed request.
+    pub require_pushed_authorization_requests: bool,
     /// The user who registered the client in the developer portal, if any.
     pub owner: Option<String>,
     pub created_at: UnixTime,

@@ -32,6 +32,9 @@ pub const CLOCK_SKEW: u64 = 30;
 /// At most this many keys in a client's JWK Set.
 pub const MAX_KEYS: usize = 16;
 
+/// At most this many keys in a set published at a `jwks_uri`, usable or not.
+pub const MAX_PUBLISHED_KEYS: usize = 64;
+
 const MAX_JTI_CHARS: usize = 256;
 
 /// The algorithms a client may sign its assertions with, and its keys.
@@ -78,6 +81,45 @@ impl JwkSet {
             parsed.push(jwk);
         }
         Ok(JwkSet { keys: parsed, json: json.to_string() })
+    }
+
+    /// Parses a set a client publishes at its `jwks_uri`. Unlike a registered
+    /// set, it may hold keys for other purposes (encryption, other curves):
+    /// RFC 7517 §5 says to ignore what is not understood, so only the usable
+    /// signing keys are kept, and at least one must be. Private key material
+    /// anywhere refuses the whole set: it was published by mistake.
+    pub fn parse_published(json: &Value) -> Result<JwkSet, String> {
+        let Some(keys) = json.as_object().and_then(|set| set.get("keys")).and_then(Value::as_array) else {
+            return Err("the key set is not a JWK Set: an object with a `keys` array".into());
+        };
+        if keys.len() > MAX_PUBLISHED_KEYS {
+            return Err(format!("the key set holds more than {MAX_PUBLISHED_KEYS} keys"));
+        }
+        let mut usable: Vec<PublicJwk> = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            if let Some(member) = key
+                .as_object()
+                .and_then(|key| PRIVATE_MEMBERS.iter().find(|member| key.contains_key(**member)))
+            {
+                return Err(format!(
+                    "key {index} has the private key member `{member}`: publish public keys only"
+                ));
+            }
+            let Ok(jwk) = parse_jwk(key) else { continue };
+            if jwk.kid.is_some() && usable.iter().any(|other| other.kid == jwk.kid) {
+                return Err(format!("key {index}: `kid` is not unique among the signing keys"));
+            }
+            usable.push(jwk);
+        }
+        if usable.is_empty() {
+            return Err(
+                "the key set has no usable signing key (EC P-256, or RSA of 2048 bits or more)".into()
+            );
+        }
+        if usable.len() > MAX_KEYS {
+            return Err(format!("the key set holds more than {MAX_KEYS} signing keys"));
+        }
+        Ok(JwkSet { keys: usable, json: json.to_string() })
     }
 
     /// Parses a stored set (JSON text).
@@ -205,6 +247,12 @@ pub fn claimed_client_id(assertion: &str) -> Option<String> {
     let parts = jwt::split(assertion)?;
     let claims: AssertionClaims = serde_json::from_slice(&parts.payload).ok()?;
     claims.sub
+}
+
+/// The `kid` an assertion's header names, read before anything is verified:
+/// an unknown one is the sign that a client's published keys rotated.
+pub fn assertion_key_id(assertion: &str) -> Option<String> {
+    jwt::split(assertion)?.header.kid
 }
 
 /// Checks a `private_key_jwt` assertion for `client_id` against `keys`. Every
@@ -420,6 +468,46 @@ mod tests {
         let token = assertion(json!({"alg": "ES256"}), claims(), &ec_key());
         assert_eq!(claimed_client_id(&token).as_deref(), Some("app"));
         assert_eq!(claimed_client_id("garbage"), None);
+        assert_eq!(assertion_key_id(&token), None);
+        let with_kid = assertion(json!({"alg": "ES256", "kid": "k7"}), claims(), &ec_key());
+        assert_eq!(assertion_key_id(&with_kid).as_deref(), Some("k7"));
+    }
+
+    #[test]
+    fn published_sets_keep_the_usable_signing_keys() {
+        let mut enc = rsa("enc-1");
+        enc["use"] = json!("enc");
+        let mut p384 = p256("p384");
+        p384["crv"] = json!("P-384");
+        let okp = json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        let published =
+            JwkSet::parse_published(&json!({"keys": [enc, p384.clone(), okp, p256("k1"), rsa("r1")]}))
+                .expect("usable keys remain");
+        let kids: Vec<Option<&str>> = published.keys().iter().map(|key| key.kid.as_deref()).collect();
+        assert_eq!(kids, [Some("k1"), Some("r1")]);
+
+        let mut private = p256("k2");
+        private["d"] = json!("AAAA");
+        let errors: Vec<String> = [
+            json!({"keys": [p256("k1"), private]}),
+            json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}),
+            json!({"keys": [p384]}),
+            json!({"keys": [p256("same"), p256("same")]}),
+            json!([p256("k1")]),
+        ]
+        .iter()
+        .map(|set| JwkSet::parse_published(set).expect_err("refused"))
+        .collect();
+        expect_test::expect![[r#"
+            [
+                "key 1 has the private key member `d`: publish public keys only",
+                "key 0 has the private key member `k`: publish public keys only",
+                "the key set has no usable signing key (EC P-256, or RSA of 2048 bits or more)",
+                "key 1: `kid` is not unique among the signing keys",
+                "the key set is not a JWK Set: an object with a `keys` array",
+            ]
+        "#]]
+        .assert_debug_eq(&errors);
     }
 
     #[test]

@@ -137,8 +137,10 @@ pub struct ProofContext<'a> {
     /// The access token presented with the proof, at a resource (then `ath`
     /// must match it); `None` at the token endpoint.
     pub access_token: Option<&'a str>,
-    /// The nonce the server requires (RFC 9449 §8), if any.
-    pub nonce: Option<&'a str>,
+    /// RFC 9449 §8: `None` when the server requires no nonce; otherwise the
+    /// proof's `nonce` must be one of these (a server's nonces change over
+    /// time, and the one before the current stays good for a while).
+    pub accepted_nonces: Option<&'a [String]>,
 }
 
 /// A proof that passed every check but one-time use.
@@ -183,6 +185,39 @@ pub fn ensure_refresh_binding(
         (Some(_), Some(_)) => {
             Err(ErrorCode::InvalidGrant.with("the refresh token is bound to another DPoP key"))
         }
+    }
+}
+
+/// RFC 9449 §5.2: a client registered with `dpop_bound_access_tokens` gets
+/// no token without a proof. The RFC names no code for the refusal; a proof
+/// that is missing is treated as one that is invalid.
+pub fn ensure_proof_if_required(client: &Client, presented_jkt: Option<&str>) -> Result<(), OAuthError> {
+    match (client.dpop_bound_access_tokens, presented_jkt) {
+        (true, None) => Err(invalid("this client must send a DPoP proof with every token request")),
+        _ => Ok(()),
+    }
+}
+
+/// RFC 9449 §10: a code issued for a `dpop_jkt` is redeemed only with a
+/// proof of that key.
+pub fn ensure_code_binding(bound_jkt: Option<&str>, presented_jkt: Option<&str>) -> Result<(), OAuthError> {
+    match (bound_jkt, presented_jkt) {
+        (None, _) => Ok(()),
+        (Some(bound), Some(presented)) if bound == presented => Ok(()),
+        (Some(_), None) => {
+            Err(ErrorCode::InvalidGrant.with("the code is bound to a DPoP key: send a proof of that key"))
+        }
+        (Some(_), Some(_)) => Err(ErrorCode::InvalidGrant.with("the code is bound to another DPoP key")),
+    }
+}
+
+/// RFC 9449 §10: the `dpop_jkt` authorization request parameter, an RFC 7638
+/// SHA-256 thumbprint (32 bytes, unpadded base64url).
+pub fn parse_jkt(raw: &str) -> Result<String, OAuthError> {
+    match URL_SAFE_NO_PAD.decode(raw) {
+        Ok(digest) if digest.len() == 32 && raw.len() == 43 => Ok(raw.to_owned()),
+        _ => Err(ErrorCode::InvalidRequest
+            .with("dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)")),
     }
 }
 
@@ -247,11 +282,10 @@ pub fn verify_proof(
     if iat.saturating_add(MAX_PROOF_AGE) < context.now {
         return Err(invalid("the DPoP proof is too old"));
     }
-    if let Some(expected) = context.nonce {
-        match text("nonce") {
-            Some(nonce) if nonce == expected => {}
-            _ => return Err(ErrorCode::UseDpopNonce.with("the authorization server requires a DPoP nonce")),
-        }
+    if let Some(accepted) = context.accepted_nonces
+        && !text("nonce").is_some_and(|nonce| accepted.iter().any(|good| good == nonce))
+    {
+        return Err(ErrorCode::UseDpopNonce.with("the server requires a DPoP nonce: use the one it sent"));
     }
     match (context.access_token, text("ath")) {
         (None, _) => {}
@@ -337,7 +371,7 @@ mod tests {
             uri: "https://server.example.com/token",
             now: 1562262616 + 10,
             access_token: None,
-            nonce: None,
+            accepted_nonces: None,
         }
     }
 
@@ -554,15 +588,87 @@ mod tests {
             check(header(), with_ath, &other_token).map_err(|e| e.code),
             Err(ErrorCode::InvalidDpopProof)
         );
+    }
 
-        let nonce_needed = ProofContext { nonce: Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"), ..context() };
+    #[test]
+    fn a_required_nonce_must_be_one_the_server_accepts() {
+        let accepted = ["eyJ7S_zG.eyJH0-Z.HX4w-7v".to_owned(), "eyJ7S_zG.eyJbYu3.xQmBj-1".to_owned()];
+        let nonce_needed = ProofContext { accepted_nonces: Some(&accepted), ..context() };
+        let with_nonce = |nonce: Value| with(claims(), |c| drop(c.insert("nonce".into(), nonce)));
+        for (case, claims) in [
+            ("no nonce", claims()),
+            ("a stale nonce", with_nonce(json!("old"))),
+            ("an empty nonce", with_nonce(json!(""))),
+            ("a prefix of a good one", with_nonce(json!("eyJ7S_zG"))),
+            ("not a string", with_nonce(json!(7))),
+        ] {
+            assert_eq!(
+                check(header(), claims, &nonce_needed).map_err(|e| e.code),
+                Err(ErrorCode::UseDpopNonce),
+                "{case}"
+            );
+        }
+        for good in &accepted {
+            assert!(check(header(), with_nonce(json!(good)), &nonce_needed).is_ok(), "{good}");
+        }
+        // No nonce required: a nonce in the proof is ignored.
+        assert!(check(header(), with_nonce(json!("anything")), &context()).is_ok());
+        let none_accepted = ProofContext { accepted_nonces: Some(&[]), ..context() };
         assert_eq!(
-            check(header(), claims(), &nonce_needed).map_err(|e| e.code),
+            check(header(), with_nonce(json!("anything")), &none_accepted).map_err(|e| e.code),
             Err(ErrorCode::UseDpopNonce)
         );
-        let stale = with(claims(), |c| drop(c.insert("nonce".into(), json!("old"))));
-        assert_eq!(check(header(), stale, &nonce_needed).map_err(|e| e.code), Err(ErrorCode::UseDpopNonce));
-        let fresh = with(claims(), |c| drop(c.insert("nonce".into(), json!("eyJ7S_zG.eyJH0-Z.HX4w-7v"))));
-        assert!(check(header(), fresh, &nonce_needed).is_ok());
+        // The nonce is judged after the signature: a forged proof is invalid, not asked for a nonce.
+        let good = proof(header(), claims());
+        let (input, _) = good.rsplit_once('.').expect("three parts");
+        let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode([0_u8; 64]));
+        assert_eq!(
+            verify_proof(&forged, &nonce_needed, &FakeVerifier).map_err(|e| e.code),
+            Err(ErrorCode::InvalidDpopProof)
+        );
+    }
+
+    #[test]
+    fn a_client_that_must_use_dpop_gets_no_token_without_a_proof() {
+        let bound = Client { dpop_bound_access_tokens: true, ..crate::fixtures::client("app") };
+        assert_eq!(
+            ensure_proof_if_required(&bound, None).map_err(|e| e.code),
+            Err(ErrorCode::InvalidDpopProof)
+        );
+        assert_eq!(ensure_proof_if_required(&bound, Some("jkt")), Ok(()));
+        let free = crate::fixtures::client("app");
+        assert_eq!(ensure_proof_if_required(&free, None), Ok(()));
+    }
+
+    #[test]
+    fn a_code_bound_to_a_key_needs_a_proof_of_that_key() {
+        assert_eq!(ensure_code_binding(None, None), Ok(()));
+        assert_eq!(ensure_code_binding(None, Some("a")), Ok(()));
+        assert_eq!(ensure_code_binding(Some("a"), Some("a")), Ok(()));
+        for presented in [None, Some("b")] {
+            assert_eq!(
+                ensure_code_binding(Some("a"), presented).map_err(|e| e.code),
+                Err(ErrorCode::InvalidGrant),
+                "{presented:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dpop_jkt_is_a_sha256_thumbprint() {
+        // RFC 9449 §10 example.
+        assert_eq!(
+            parse_jkt("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"),
+            Ok("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned())
+        );
+        for bad in [
+            "",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9X",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs=",
+            "NzbLsXh8uDCcd+6MNwXF4W/7noWXFZAfHkxZsRGC9Xs",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9XsAAAA",
+        ] {
+            assert_eq!(parse_jkt(bad).map_err(|e| e.code), Err(ErrorCode::InvalidRequest), "{bad}");
+        }
     }
 }

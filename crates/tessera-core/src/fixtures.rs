@@ -29,6 +29,8 @@ pub(crate) fn client(id: &str) -> Client {
         access_token_lifetime: None,
         jwks: None,
         jwks_uri: None,
+        dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: false,
         owner: None,
         created_at: 0,
     }
@@ -57,5 +59,6 @@ pub(crate) fn policy() -> TokenPolicy {
         issuer: "https://auth.example.com".into(),
         access_token_lifetime: 3600,
         default_audience: "https://auth.example.com".into(),
+        resources: Default::default(),
     }
 }

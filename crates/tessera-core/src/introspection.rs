@@ -294,6 +294,7 @@ mod tests {
             user_id: "user".into(),
             scope: crate::scope::ScopeSet::default(),
             auth_time: 0,
+            resources: vec![],
         };
         let record =
             RefreshTokenRecord::first(&RefreshPolicy { lifetime: 100, reuse_grace: 0 }, "rt", family, 0);

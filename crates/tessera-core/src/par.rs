@@ -8,7 +8,9 @@
 //! `request_uri` is used: the client or the policy may have changed in between.
 
 use crate::UnixTime;
-use crate::authorize::{AuthorizeError, AuthorizePolicy, validate_authorization_request};
+use crate::authorize::{
+    AuthorizationRequest, AuthorizeError, AuthorizePolicy, validate_authorization_request,
+};
 use crate::client::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::request::FormParams;
@@ -144,6 +146,42 @@ pub fn resolve_pushed_request(
         return Err(unusable());
     }
     Ok(params)
+}
+
+/// RFC 9449 §10.1: a push that comes with a DPoP proof binds the code to the
+/// proof's key, as if `dpop_jkt` named it; `dpop_jkt` and a proof that
+/// disagree are refused. `proof_jkt` is the thumbprint of a verified proof.
+pub fn bind_to_proof_key(params: &FormParams, proof_jkt: Option<&str>) -> Result<FormParams, OAuthError> {
+    let Some(proof_jkt) = proof_jkt else { return Ok(params.clone()) };
+    match params.get("dpop_jkt") {
+        Some(named) if named == proof_jkt => Ok(params.clone()),
+        Some(_) => {
+            Err(ErrorCode::InvalidRequest.with("dpop_jkt is not the thumbprint of the DPoP proof's key"))
+        }
+        None => Ok(params.with_value("dpop_jkt", proof_jkt)),
+    }
+}
+
+/// RFC 9126 §4: the server (`server_requires`) or the client may require
+/// that every authorization request come from a push. Anything else is
+/// `invalid_request`, sent back to the client: by now its redirect URI is
+/// known to be registered. `pushed` says whether this request's parameters
+/// are the ones a push stored.
+pub fn ensure_pushed(
+    server_requires: bool,
+    client: &Client,
+    request: &AuthorizationRequest,
+    pushed: bool,
+) -> Result<(), AuthorizeError> {
+    if pushed || !(server_requires || client.require_pushed_authorization_requests) {
+        return Ok(());
+    }
+    Err(AuthorizeError::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        error: ErrorCode::InvalidRequest
+            .with("this application must push its authorization requests to the PAR endpoint first"),
+        state: request.state.clone(),
+    })
 }
 
 /// Unknown, expired and used `request_uri` values look the same to the caller.
@@ -313,6 +351,48 @@ mod tests {
         .assert_eq(&describe(resolve_pushed_request(&reference("app"), None, 1000)));
         expect!["invalid_request: the request_uri was pushed by another client"]
             .assert_eq(&describe(resolve_pushed_request(&reference("other"), Some(pushed), 1000)));
+    }
+
+    #[test]
+    fn a_proof_at_the_push_binds_the_code_to_its_key() {
+        const JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let params = FormParams::parse(good("").as_bytes()).expect("form");
+        assert_eq!(bind_to_proof_key(&params, None), Ok(params.clone()));
+        let bound = bind_to_proof_key(&params, Some(JKT)).expect("bound");
+        assert_eq!(bound.get("dpop_jkt"), Some(JKT));
+        assert_eq!(bound.get("state"), Some("af0ifjsldkj"), "the rest is kept");
+        let named = FormParams::parse(good(&format!("&dpop_jkt={JKT}")).as_bytes()).expect("form");
+        assert_eq!(bind_to_proof_key(&named, Some(JKT)), Ok(named.clone()));
+        let other = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        assert_eq!(
+            bind_to_proof_key(&named, Some(other)).map_err(|e| e.to_string()),
+            Err("invalid_request: dpop_jkt is not the thumbprint of the DPoP proof's key".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_required_push_is_checked_after_the_redirect_uri() {
+        let params = FormParams::parse(good("&client_id=app").as_bytes()).expect("form");
+        let request = validate_authorization_request(&policy(), Some(&client()), &params).expect("valid");
+        let describe = |result: Result<(), AuthorizeError>| match result {
+            Ok(()) => "Ok".to_owned(),
+            Err(AuthorizeError::Redirect { redirect_uri, error, state }) => {
+                format!("Redirect({}, {error}, state={state:?})", redirect_uri.as_str())
+            }
+            Err(AuthorizeError::Page(error)) => format!("Page({error})"),
+        };
+        let requiring = Client { require_pushed_authorization_requests: true, ..client() };
+        expect!["Ok"].assert_eq(&describe(ensure_pushed(false, &client(), &request, false)));
+        expect!["Ok"].assert_eq(&describe(ensure_pushed(true, &client(), &request, true)));
+        expect!["Ok"].assert_eq(&describe(ensure_pushed(false, &requiring, &request, true)));
+        expect![[
+            r#"Redirect(https://app.example.com/cb, invalid_request: this application must push its authorization requests to the PAR endpoint first, state=Some("af0ifjsldkj"))"#
+        ]]
+        .assert_eq(&describe(ensure_pushed(true, &client(), &request, false)));
+        expect![[
+            r#"Redirect(https://app.example.com/cb, invalid_request: this application must push its authorization requests to the PAR endpoint first, state=Some("af0ifjsldkj"))"#
+        ]]
+        .assert_eq(&describe(ensure_pushed(false, &requiring, &request, false)));
     }
 
     #[test]

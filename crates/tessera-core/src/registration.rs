@@ -44,6 +44,13 @@ pub struct ClientRegistration {
     pub jwks: Option<serde_json::Value>,
     /// RFC 7591 `jwks_uri`: where the client publishes them (https only).
     pub jwks_uri: Option<String>,
+    /// Accept an `http` `jwks_uri`: the server's `[outbound] allow_http`, for
+    /// tests and closed networks. Never read from the client's metadata.
+    pub allow_http_jwks_uri: bool,
+    /// RFC 9449 §5.2: token requests without a DPoP proof are refused.
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: authorization requests only through `/par`.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// What a client's own access-token lifetime may be, in seconds. The upper
@@ -157,6 +164,8 @@ pub fn register_client(
         access_token_lifetime: registration.access_token_lifetime,
         jwks,
         jwks_uri,
+        dpop_bound_access_tokens: registration.dpop_bound_access_tokens,
+        require_pushed_authorization_requests: registration.require_pushed_authorization_requests,
         owner: None,
         created_at: now,
     })
@@ -187,6 +196,8 @@ pub fn reregister_client(
         registration.token_endpoint_auth_method = Some(AuthMethod::PrivateKeyJwt.as_str().to_owned());
         registration.jwks = existing.jwks.as_ref().and_then(|jwks| serde_json::from_str(jwks.as_json()).ok());
         registration.jwks_uri = existing.jwks_uri.clone();
+        // Accepted when it was registered; the fetcher still applies today's settings.
+        registration.allow_http_jwks_uri = true;
     }
     // The placeholder secret is discarded below: the client keeps its own.
     let updated =
@@ -243,17 +254,21 @@ fn client_keys(
         return Err(metadata("give either jwks or jwks_uri, not both".into()));
     }
     let jwks = registration.jwks.as_ref().map(JwkSet::parse).transpose().map_err(metadata)?;
-    let jwks_uri = registration.jwks_uri.as_deref().map(parse_jwks_uri).transpose()?;
+    let jwks_uri = registration
+        .jwks_uri
+        .as_deref()
+        .map(|raw| parse_jwks_uri(raw, registration.allow_http_jwks_uri))
+        .transpose()?;
     if auth_method == AuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
         return Err(metadata("private_key_jwt needs the client's public keys in jwks or jwks_uri".into()));
     }
     Ok((jwks, jwks_uri))
 }
 
-fn parse_jwks_uri(raw: &str) -> Result<String, OAuthError> {
+fn parse_jwks_uri(raw: &str, allow_http: bool) -> Result<String, OAuthError> {
     match Url::parse(raw) {
         Ok(url)
-            if url.scheme() == "https"
+            if (url.scheme() == "https" || (allow_http && url.scheme() == "http"))
                 && url.host().is_some()
                 && url.fragment().is_none()
                 && url.username().is_empty()
@@ -570,6 +585,38 @@ mod tests {
                 "Err(invalid_client_metadata: jwks_uri `http://app.example.com/jwks` must be an absolute https URL)"
             ],
         );
+        let over_http = ClientRegistration {
+            allow_http_jwks_uri: true,
+            ..pkjwt(None, Some("http://app.example.com/jwks"))
+        };
+        let client =
+            register_client(over_http, &known(), "id".into(), "s", 0).expect("http allowed by the server");
+        assert_eq!(client.jwks_uri.as_deref(), Some("http://app.example.com/jwks"));
+        let kept =
+            reregister_client(&client, ClientRegistration { name: "Renamed".into(), ..base() }, &known())
+                .expect("an update that names no keys keeps them");
+        assert_eq!(kept.jwks_uri.as_deref(), Some("http://app.example.com/jwks"));
+        for fragment in
+            ["https://app.example.com/jwks#keys", "https://user@app.example.com/jwks", "jwks.json"]
+        {
+            let refused = register_client(pkjwt(None, Some(fragment)), &known(), "id".into(), "s", 0);
+            assert_eq!(refused.map_err(|err| err.code), Err(ErrorCode::InvalidClientMetadata), "{fragment}");
+        }
+    }
+
+    #[test]
+    fn dpop_and_par_requirements_are_client_metadata() {
+        let strict = ClientRegistration {
+            dpop_bound_access_tokens: true,
+            require_pushed_authorization_requests: true,
+            ..base()
+        };
+        let client = register_client(strict.clone(), &known(), "id".into(), "s", 0).expect("valid");
+        assert!(client.dpop_bound_access_tokens && client.require_pushed_authorization_requests);
+        let relaxed = reregister_client(&client, base(), &known()).expect("valid update");
+        assert!(!relaxed.dpop_bound_access_tokens && !relaxed.require_pushed_authorization_requests);
+        let again = reregister_client(&relaxed, strict, &known()).expect("valid update");
+        assert!(again.dpop_bound_access_tokens && again.require_pushed_authorization_requests);
     }
 
     #[test]

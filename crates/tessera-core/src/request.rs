@@ -76,6 +76,16 @@ impl FormParams {
             .collect();
         FormParams { pairs }
     }
+
+    /// The same parameters with `name` set to `value` (last), replacing any
+    /// value it had; an empty value drops it, as parsing would.
+    pub fn with_value(&self, name: &str, value: &str) -> FormParams {
+        let mut replaced = self.with_value_filtered(name, |_| String::new());
+        if !value.is_empty() {
+            replaced.pairs.push((name.to_owned(), value.to_owned()));
+        }
+        replaced
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +127,14 @@ mod tests {
             "resource=https://a&resource=https://b",
             expect![[r#"[("resource", "https://a"), ("resource", "https://b")]"#]],
         );
+    }
+
+    #[test]
+    fn a_value_can_be_set_or_replaced() {
+        let params = FormParams::parse(b"a=1&b=2").expect("valid form");
+        assert_eq!(params.with_value("a", "3").encode(), "b=2&a=3");
+        assert_eq!(params.with_value("c", "x y").encode(), "a=1&b=2&c=x+y");
+        assert_eq!(params.with_value("a", "").encode(), "b=2");
     }
 
     #[test]

@@ -105,7 +105,7 @@ pub(crate) fn check_request(
 ) -> Result<(), GuardError> {
     let proof = proof_header(headers)?;
     let uri = format!("{public_origin}{path}");
-    let context = ProofContext { method, uri: &uri, now, access_token: Some(token), nonce: None };
+    let context = ProofContext { method, uri: &uri, now, access_token: Some(token), accepted_nonces: None };
     let verified = verify_proof(proof, &context, &AwsLcProofVerifier)
         .map_err(|err| GuardError::InvalidDpopProof(err.description))?;
     if verified.jkt != jkt {

@@ -6,14 +6,16 @@
 //! sends a `NOTIFY`; when one moved it clears the client cache or reloads the
 //! key set. A missed notification costs at most one poll interval. When the
 //! counters cannot be read the cache is cleared: stale clients are worse than
-//! slow ones. The watcher also performs scheduled key rotation, and the
-//! store's background housekeeping (SQLite's WAL checkpoints).
+//! slow ones. The watcher also performs scheduled key rotation, the pruning
+//! of the audit trail and of unused dynamic registrations, and the store's
+//! background housekeeping (SQLite's WAL checkpoints).
 
 use std::time::{Duration, Instant};
 
 use tessera_store::{ChangeSignals, Generations, StoreError};
 use tokio::sync::{Notify, watch};
 
+use crate::dynamic_clients;
 use crate::keys::{self, KeySet};
 use crate::state::AppState;
 use crate::unix_now;
@@ -74,6 +76,7 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
         .map(|interval| (interval / 10).clamp(Duration::from_secs(1), Duration::from_secs(60)));
     let mut last_rotation_check: Option<Instant> = None;
     let mut last_audit_prune: Option<Instant> = None;
+    let mut last_registration_prune: Option<Instant> = None;
     let mut last_family_count: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -109,6 +112,15 @@ pub async fn watch(state: AppState, settings: WatchSettings) {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "audit events past their retention pruned"),
                 Err(err) => tracing::warn!(error = %err, "pruning the audit trail failed"),
+            }
+        }
+        let registration = &state.settings().registration;
+        if let Some(expiry) = registration.unused_expiry
+            && last_registration_prune.is_none_or(|pruned| pruned.elapsed() >= registration.prune_interval)
+        {
+            last_registration_prune = Some(Instant::now());
+            if let Err(err) = dynamic_clients::prune_unused_registrations(&state, expiry).await {
+                tracing::warn!(error = %err, "deleting unused dynamic registrations failed");
             }
         }
         if last_family_count.is_none_or(|counted| counted.elapsed() >= FAMILY_COUNT_EVERY) {

@@ -4,6 +4,7 @@
 //! [`RawConfig`] mirrors the file and is what the layers merge into;
 //! [`Config::resolve`] checks it without I/O and produces the typed [`Config`].
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,10 +12,15 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use tessera_core::jwt::Algorithm;
+use tessera_core::resource::{Resource, ResourceSettings};
+use tessera_core::scope::{Scope, ScopeSet};
 use tessera_core::secret::SecretHash;
 use url::{Host, Url};
 
 use crate::dialects::{Dialect, Dialects};
+use crate::dynamic_clients::{RawRegistrationSettings, RegistrationSettings};
+use crate::fetch::OutboundSettings;
 use crate::limits::LimitSettings;
 
 /// The configuration file and environment, as written by the operator.
@@ -62,6 +68,12 @@ pub struct RawConfig {
     pub audit_retention: Duration,
     /// Accept `code_challenge_method=plain` (RFC 9700 advises against it).
     pub allow_plain_pkce: bool,
+    /// Every DPoP proof must carry a nonce this server handed out in a
+    /// `DPoP-Nonce` header (RFC 9449 §8, §9).
+    pub require_dpop_nonce: bool,
+    /// Authorization requests only through the PAR endpoint (RFC 9126 §5);
+    /// a client can also require it for itself.
+    pub require_pushed_authorization_requests: bool,
     /// `aud` of tokens when neither request nor client names a resource; defaults to the issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_audience: Option<String>,
@@ -92,10 +104,45 @@ pub struct RawConfig {
     /// Request rates, sign-in lockout and timeouts (`[limits]`; see below).
     #[serde(default)]
     pub limits: LimitSettings,
+    /// How documents named by clients (`jwks_uri`, Client ID Metadata
+    /// Documents) are fetched (`[outbound]`; see below).
+    #[serde(default)]
+    pub outbound: OutboundSettings,
+    /// Accept an https URL as `client_id` and read the client's metadata from
+    /// the document there (draft-ietf-oauth-client-id-metadata-document).
+    pub client_id_metadata_documents: bool,
+    /// The scopes a client known by its metadata document may be given (each
+    /// must be in the scope registry; others are ignored).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub client_id_metadata_document_scopes: Vec<String>,
+    /// Controls on dynamic client registration (`[registration]`; see below).
+    #[serde(default)]
+    pub registration: RawRegistrationSettings,
+    /// Token settings per RFC 8707 resource, keyed by the resource URI
+    /// (`[resources."https://api.example.com"]`); only in the file.
+    #[serde(default)]
+    pub resources: BTreeMap<String, RawResource>,
+}
+
+/// `[resources."URI"]`: how the access tokens for one resource are made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResource {
+    /// `aud` of its tokens; default: the resource URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Lifetime of its access tokens, at most `access_token_lifetime`; default: that.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "humantime_serde")]
+    pub access_token_lifetime: Option<Duration>,
+    /// `ES256` (default) or `RS256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<String>,
 }
 
 /// A list from a TOML array, or from one comma-separated string (an environment variable).
-fn list_or_commas<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrCommas {
@@ -137,6 +184,8 @@ impl Default for RawConfig {
             admin_session_lifetime: Duration::from_secs(3600),
             audit_retention: Duration::from_secs(90 * 86_400),
             allow_plain_pkce: false,
+            require_dpop_nonce: false,
+            require_pushed_authorization_requests: false,
             default_audience: None,
             tls: None,
             initial_access_token: None,
@@ -145,6 +194,13 @@ impl Default for RawConfig {
             signing_key_retention: Duration::from_secs(86_400),
             dialects: Vec::new(),
             limits: LimitSettings::default(),
+            outbound: OutboundSettings::default(),
+            client_id_metadata_documents: false,
+            client_id_metadata_document_scopes: ["openid", "profile", "email", "offline_access"]
+                .map(str::to_owned)
+                .to_vec(),
+            registration: RawRegistrationSettings::default(),
+            resources: BTreeMap::new(),
         }
     }
 }
@@ -179,6 +235,8 @@ pub struct Config {
     pub admin_session_lifetime: Duration,
     pub audit_retention: Duration,
     pub allow_plain_pkce: bool,
+    pub require_dpop_nonce: bool,
+    pub require_pushed_authorization_requests: bool,
     pub default_audience: Option<String>,
     pub tls: Option<TlsFiles>,
     /// Hash of the configured initial access token; the token itself is not kept.
@@ -188,6 +246,12 @@ pub struct Config {
     pub signing_key_retention: Duration,
     pub dialects: Dialects,
     pub limits: LimitSettings,
+    pub outbound: OutboundSettings,
+    /// The scopes metadata-document clients may get; `None` when such clients are off.
+    pub client_id_metadata_documents: Option<ScopeSet>,
+    pub registration: RegistrationSettings,
+    /// Per-resource token settings; a resource not here gets the defaults.
+    pub resources: BTreeMap<Resource, ResourceSettings>,
 }
 
 /// Where the store lives.
@@ -363,6 +427,15 @@ impl Config {
             ));
         }
         raw.limits.check().map_err(|(key, message)| invalid(key, message))?;
+        raw.outbound.check().map_err(|(key, message)| invalid(key, message))?;
+        let metadata_document_scopes: ScopeSet = raw
+            .client_id_metadata_document_scopes
+            .iter()
+            .map(|name| Scope::parse(name))
+            .collect::<Result<_, _>>()
+            .map_err(|err| invalid("client_id_metadata_document_scopes", err.description))?;
+        let registration = raw.registration.resolve().map_err(|(key, message)| invalid(key, message))?;
+        let resources = resolve_resources(&raw.resources, raw.access_token_lifetime)?;
         let initial_access_token = match raw.initial_access_token.as_deref().map(str::trim) {
             Some(token) if token.len() < 32 => {
                 return Err(invalid(
@@ -404,6 +477,8 @@ impl Config {
             admin_session_lifetime: raw.admin_session_lifetime,
             audit_retention: raw.audit_retention,
             allow_plain_pkce: raw.allow_plain_pkce,
+            require_dpop_nonce: raw.require_dpop_nonce,
+            require_pushed_authorization_requests: raw.require_pushed_authorization_requests,
             default_audience: raw.default_audience,
             tls: raw.tls.map(|tls| TlsFiles { cert: tls.cert, key: tls.key }),
             change_poll_interval: raw.change_poll_interval,
@@ -411,6 +486,12 @@ impl Config {
             signing_key_retention: raw.signing_key_retention,
             dialects,
             limits: raw.limits,
+            outbound: raw.outbound,
+            client_id_metadata_documents: raw
+                .client_id_metadata_documents
+                .then_some(metadata_document_scopes),
+            registration,
+            resources,
         })
     }
 
@@ -431,6 +512,8 @@ impl Config {
             admin_session_lifetime: Duration::from_secs(3600),
             audit_retention: Duration::from_secs(90 * 86_400),
             allow_plain_pkce: false,
+            require_dpop_nonce: false,
+            require_pushed_authorization_requests: false,
             default_audience: None,
             tls: None,
             initial_access_token: None,
@@ -439,6 +522,10 @@ impl Config {
             signing_key_retention: Duration::from_secs(86_400),
             dialects: Dialects::default(),
             limits: LimitSettings::default(),
+            outbound: OutboundSettings::default(),
+            client_id_metadata_documents: None,
+            registration: RegistrationSettings::default(),
+            resources: BTreeMap::new(),
         }
     }
 
@@ -476,6 +563,8 @@ const KNOWN_KEYS: &[&str] = &[
     "admin_session_lifetime",
     "audit_retention",
     "allow_plain_pkce",
+    "require_dpop_nonce",
+    "require_pushed_authorization_requests",
     "default_audience",
     "tls",
     "initial_access_token",
@@ -484,6 +573,11 @@ const KNOWN_KEYS: &[&str] = &[
     "signing_key_retention",
     "dialects",
     "limits",
+    "outbound",
+    "client_id_metadata_documents",
+    "client_id_metadata_document_scopes",
+    "registration",
+    "resources",
 ];
 
 /// `TESSERA_*` variables read elsewhere (by the CLI and the log filter).
@@ -532,6 +626,57 @@ pub fn unexpected_env_vars() -> Vec<(String, Option<String>)> {
             (name, closest)
         })
         .collect()
+}
+
+/// `[resources."URI"]`: each key an RFC 8707 resource (an absolute URI without
+/// a fragment), each lifetime within the server's (and so within
+/// `signing_key_retention`, which is at least the server's: a retired key
+/// outlives every token it signed), each algorithm one Tessera signs with.
+fn resolve_resources(
+    raw: &BTreeMap<String, RawResource>,
+    server_lifetime: Duration,
+) -> Result<BTreeMap<Resource, ResourceSettings>, ConfigError> {
+    let mut resources = BTreeMap::new();
+    for (uri, settings) in raw {
+        let resource = Resource::parse(uri).map_err(|_| {
+            invalid("resources", format!("`{uri}` is not a resource: use an absolute URI without a fragment"))
+        })?;
+        if let Some(audience) = &settings.audience
+            && (audience.trim().is_empty() || audience.chars().any(char::is_control))
+        {
+            return Err(invalid(
+                "resources",
+                format!("`{uri}`: audience must be a non-empty name without control characters"),
+            ));
+        }
+        let access_token_lifetime = match settings.access_token_lifetime {
+            Some(lifetime) if lifetime < Duration::from_secs(1) => {
+                return Err(invalid(
+                    "resources",
+                    format!("`{uri}`: access_token_lifetime must be at least 1s"),
+                ));
+            }
+            Some(lifetime) if lifetime > server_lifetime => {
+                return Err(invalid(
+                    "resources",
+                    format!(
+                        "`{uri}`: access_token_lifetime must be at most the server's access_token_lifetime ({})",
+                        humantime::format_duration(server_lifetime)
+                    ),
+                ));
+            }
+            lifetime => lifetime.map(|lifetime| lifetime.as_secs()),
+        };
+        let signing_alg = match settings.signing_alg.as_deref() {
+            None => ResourceSettings::default().signing_alg,
+            Some(name) => Algorithm::parse(name).ok_or_else(|| {
+                invalid("resources", format!("`{uri}`: unknown signing_alg `{name}`; valid: ES256, RS256"))
+            })?,
+        };
+        let audience = settings.audience.clone();
+        resources.insert(resource, ResourceSettings { audience, access_token_lifetime, signing_alg });
+    }
+    Ok(resources)
 }
 
 /// RFC 8414 §2: an `https` URL with no query or fragment. `http` only on loopback,
@@ -685,11 +830,120 @@ mod tests {
     }
 
     #[test]
+    fn resources_are_read_from_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("tessera.toml");
+        std::fs::write(
+            &file,
+            "access_token_lifetime = \"30m\"\n\
+             [resources.\"https://api.example.com/v1\"]\n\
+             audience = \"api\"\n\
+             access_token_lifetime = \"5m\"\n\
+             signing_alg = \"RS256\"\n\
+             [resources.\"urn:example:files\"]\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&file), &Overrides::default()).expect("loads");
+        let api = Resource::parse("https://api.example.com/v1").expect("resource");
+        let files = Resource::parse("urn:example:files").expect("resource");
+        assert_eq!(
+            config.resources.get(&api),
+            Some(&ResourceSettings {
+                audience: Some("api".into()),
+                access_token_lifetime: Some(300),
+                signing_alg: Algorithm::Rs256,
+            })
+        );
+        assert_eq!(config.resources.get(&files), Some(&ResourceSettings::default()));
+    }
+
+    #[test]
+    fn resource_settings_are_checked() {
+        let with = |uri: &str, resource: RawResource| {
+            let raw = RawConfig { resources: BTreeMap::from([(uri.to_owned(), resource)]), ..raw() };
+            Config::resolve(raw).map(|_| ()).map_err(|err| err.to_string())
+        };
+        let api = "https://api.example.com";
+        assert_eq!(with(api, RawResource::default()), Ok(()));
+        assert_eq!(
+            with("/relative", RawResource::default()),
+            Err("`resources`: `/relative` is not a resource: use an absolute URI without a fragment".into())
+        );
+        assert_eq!(
+            with("https://api.example.com/#part", RawResource::default()),
+            Err("`resources`: `https://api.example.com/#part` is not a resource: use an absolute URI without a fragment"
+                .into())
+        );
+        let longer =
+            RawResource { access_token_lifetime: Some(Duration::from_secs(7200)), ..RawResource::default() };
+        assert_eq!(
+            with(api, longer),
+            Err("`resources`: `https://api.example.com`: access_token_lifetime must be at most the server's access_token_lifetime (1h)"
+                .into())
+        );
+        let equal =
+            RawResource { access_token_lifetime: Some(Duration::from_secs(3600)), ..RawResource::default() };
+        assert_eq!(with(api, equal), Ok(()));
+        let zero = RawResource { access_token_lifetime: Some(Duration::ZERO), ..RawResource::default() };
+        assert_eq!(
+            with(api, zero),
+            Err("`resources`: `https://api.example.com`: access_token_lifetime must be at least 1s".into())
+        );
+        let unknown = RawResource { signing_alg: Some("HS256".into()), ..RawResource::default() };
+        assert_eq!(
+            with(api, unknown),
+            Err("`resources`: `https://api.example.com`: unknown signing_alg `HS256`; valid: ES256, RS256"
+                .into())
+        );
+        let blank = RawResource { audience: Some(" ".into()), ..RawResource::default() };
+        assert_eq!(
+            with(api, blank),
+            Err("`resources`: `https://api.example.com`: audience must be a non-empty name without control characters"
+                .into())
+        );
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_errors() {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("tessera.toml");
         std::fs::write(&file, "listn = \"127.0.0.1:9000\"\n").expect("write");
         let err = Config::load(Some(&file), &Overrides::default()).expect_err("typo");
         assert!(err.to_string().contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn outbound_and_metadata_document_settings_are_checked() {
+        let defaults = Config::resolve(raw()).expect("defaults");
+        assert_eq!(
+            (defaults.client_id_metadata_documents, defaults.outbound),
+            (None, OutboundSettings::default())
+        );
+        let on = Config::resolve(RawConfig { client_id_metadata_documents: true, ..raw() }).expect("on");
+        let scopes = on.client_id_metadata_documents.map(|scopes| scopes.to_string());
+        assert_eq!(scopes.as_deref(), Some("email offline_access openid profile"));
+        let bad_scope =
+            Config::resolve(RawConfig { client_id_metadata_document_scopes: vec!["a\"b".into()], ..raw() });
+        assert!(
+            matches!(bad_scope, Err(ConfigError::Invalid { key: "client_id_metadata_document_scopes", .. })),
+            "{bad_scope:?}"
+        );
+        let outbound = |outbound: OutboundSettings| Config::resolve(RawConfig { outbound, ..raw() });
+        let slow =
+            outbound(OutboundSettings { timeout: Duration::from_secs(120), ..OutboundSettings::default() });
+        assert!(matches!(slow, Err(ConfigError::Invalid { key: "outbound.timeout", .. })), "{slow:?}");
+        let huge = outbound(OutboundSettings { max_document_size: 1 << 30, ..OutboundSettings::default() });
+        assert!(
+            matches!(huge, Err(ConfigError::Invalid { key: "outbound.max_document_size", .. })),
+            "{huge:?}"
+        );
+
+        let from_env: RawConfig = Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Serialized::default("client_id_metadata_document_scopes", "openid, mcp:tools"))
+            .merge(Serialized::default("outbound.timeout", "2s"))
+            .extract()
+            .expect("comma-separated scopes and a nested key");
+        assert_eq!(from_env.client_id_metadata_document_scopes, ["openid", "mcp:tools"]);
+        assert_eq!(from_env.outbound.timeout, Duration::from_secs(2));
     }
 }

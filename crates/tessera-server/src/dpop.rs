@@ -1,7 +1,8 @@
 //! DPoP (RFC 9449) at the server: the `DPoP` header read, the signature
 //! checked (`signatures::AwsLcVerifier`), and the proof's `jti` recorded once in the store, so a
-//! replay is refused whichever replica it reaches. The rules themselves are the
-//! core's (`tessera_core::dpop`).
+//! replay is refused whichever replica it reaches. With `require_dpop_nonce`,
+//! proofs must carry a nonce from `RequestSeals`, handed out in `DPoP-Nonce`.
+//! The rules themselves are the core's (`tessera_core::dpop`).
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,10 @@ use crate::unix_now;
 
 /// The `DPoP` request header (RFC 9449 §4.1).
 pub const DPOP_HEADER: &str = "dpop";
+
+/// The response header that hands out a nonce (RFC 9449 §8.1); a browser
+/// client behind CORS must be allowed to read it.
+pub const DPOP_NONCE_HEADER: &str = "dpop-nonce";
 
 /// The one `DPoP` header of a request, if any. Several are refused (RFC 9449
 /// §4.3 check 1).
@@ -40,12 +45,32 @@ pub async fn check_proof(
     access_token: Option<&str>,
 ) -> Result<VerifiedProof, ServerError> {
     let now = unix_now();
-    let context = ProofContext { method, uri, now, access_token, nonce: None };
+    let accepted_nonces =
+        state.settings().require_dpop_nonce.then(|| state.request_seals().accepted_dpop_nonces(now));
+    let context = ProofContext {
+        method,
+        uri,
+        now,
+        access_token,
+        accepted_nonces: accepted_nonces.as_ref().map(|nonces| nonces.as_slice()),
+    };
     let verified = verify_proof(proof, &context, &AwsLcVerifier)?;
     if !state.store().record_jti_once(&verified.replay_key(), verified.remember_until(), now).await? {
         return Err(ErrorCode::InvalidDpopProof.with("the DPoP proof was already used").into());
     }
     Ok(verified)
+}
+
+/// `response` with a fresh `DPoP-Nonce` when the server requires nonces: on
+/// success, for the next proof, and on `use_dpop_nonce`, for the retry (RFC
+/// 9449 §8.2 lets any response carry one).
+pub fn with_nonce(state: &AppState, mut response: Response) -> Response {
+    if state.settings().require_dpop_nonce
+        && let Ok(nonce) = HeaderValue::from_str(&state.request_seals().dpop_nonce(unix_now()))
+    {
+        response.headers_mut().insert(DPOP_NONCE_HEADER, nonce);
+    }
+    response
 }
 
 /// An error at a resource (userinfo) for a request with the DPoP scheme:

@@ -30,9 +30,9 @@ use crate::store_cache::StoreCache;
 pub struct KeySet {
     /// Public keys of every published key, by `kid`, for verifying our own tokens.
     verifiers: HashMap<String, Verifier>,
-    /// ES256: signs access tokens.
+    /// ES256: signs access tokens (unless a resource asks for RS256).
     pub access_token_signer: Arc<SigningKey>,
-    /// RS256: signs ID tokens.
+    /// RS256: signs ID tokens, and the access tokens of resources that ask for RS256.
     pub id_token_signer: Arc<SigningKey>,
     /// `{"keys": [...]}`: next, current and retired keys, serialized once.
     pub jwks_json: Arc<str>,
@@ -82,6 +82,16 @@ impl KeySet {
             jwks_json: json!({ "keys": published }).to_string().into(),
             verified_access_tokens: StoreCache::default(),
         })
+    }
+
+    /// The current key of `algorithm`, for an access token. Each algorithm has
+    /// one current key, so an RS256 access token (a resource's choice) shares
+    /// the ID tokens' key; `typ` (`at+jwt` or `JWT`) keeps the two apart.
+    pub fn access_token_signer_for(&self, algorithm: Algorithm) -> &Arc<SigningKey> {
+        match algorithm {
+            Algorithm::Es256 => &self.access_token_signer,
+            Algorithm::Rs256 => &self.id_token_signer,
+        }
     }
 
     /// The `kid`s this set publishes.

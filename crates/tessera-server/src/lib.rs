@@ -10,11 +10,14 @@
 
 pub mod admin;
 pub mod changes;
+pub mod client_documents;
 pub mod config;
 pub mod cookies;
 pub mod dialects;
 pub mod dpop;
+pub mod dynamic_clients;
 pub mod error;
+pub mod fetch;
 mod http_server;
 pub mod keys;
 pub mod limits;
@@ -23,6 +26,7 @@ pub mod pages;
 pub mod random;
 pub mod refresh;
 pub mod registry;
+pub mod request_seals;
 pub mod routes;
 pub mod secret_box;
 pub mod signatures;
@@ -51,8 +55,9 @@ use crate::changes::{ChangeFeed, WatchSettings};
 use crate::keys::KeySet;
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
+use crate::request_seals::RequestSeals;
 use crate::secret_box::SecretBox;
-use crate::state::{AppState, Settings};
+use crate::state::{AppState, ServerSecrets, Settings};
 
 /// The current time, for the core's `now` arguments.
 pub fn unix_now() -> UnixTime {
@@ -155,6 +160,7 @@ impl Server {
                 issuer: issuer.clone(),
                 access_token_lifetime: config.access_token_lifetime.as_secs(),
                 default_audience: config.default_audience.clone().unwrap_or_else(|| issuer.clone()),
+                resources: config.resources.clone(),
             },
             authorize_policy: AuthorizePolicy {
                 code_lifetime: config.authorization_code_lifetime.as_secs(),
@@ -166,15 +172,23 @@ impl Server {
             secure_cookies: issuer.starts_with("https://"),
             dialects: config.dialects.clone(),
             limits: config.limits.clone(),
+            registration: config.registration.clone(),
+            require_dpop_nonce: config.require_dpop_nonce,
+            require_pushed_authorization_requests: config.require_pushed_authorization_requests,
+            outbound: config.outbound.clone(),
+            client_id_metadata_documents: config.client_id_metadata_documents.clone(),
         };
         let refresh_policy = RefreshPolicy {
             lifetime: config.refresh_token_lifetime.as_secs(),
             reuse_grace: config.refresh_token_reuse_grace.as_secs(),
         };
         let refresh_tokens = RefreshTokens::load(store.as_ref(), refresh_policy, unix_now()).await?;
-        let secret_box = SecretBox::load(store.as_ref(), unix_now()).await?;
+        let secrets = ServerSecrets {
+            secret_box: SecretBox::load(store.as_ref(), unix_now()).await?,
+            request_seals: RequestSeals::load(store.as_ref(), unix_now()).await?,
+        };
         let changes = ChangeFeed::new(loaded_at);
-        let state = AppState::new(store, keys, settings, refresh_tokens, Pages::new()?, changes, secret_box);
+        let state = AppState::new(store, keys, settings, refresh_tokens, Pages::new()?, changes, secrets);
         let watch_settings = WatchSettings {
             poll_interval: config.change_poll_interval,
             rotation_interval: config.signing_key_rotation_interval,

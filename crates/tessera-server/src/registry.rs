@@ -70,7 +70,6 @@ async fn register_and_store(
     owner: Option<String>,
     now: UnixTime,
 ) -> Result<CreatedClient, ServerError> {
-    ensure_key_source_supported(&registration)?;
     let known_scopes = known_scopes(store).await?;
     let secret = new_client_secret()?;
     let mut client = register_client(registration, &known_scopes, new_client_id()?, &secret, now)?;
@@ -103,20 +102,8 @@ pub async fn reregistered(
     existing: &Client,
     registration: ClientRegistration,
 ) -> Result<Client, ServerError> {
-    ensure_key_source_supported(&registration)?;
     let known_scopes = known_scopes(store).await?;
     Ok(reregister_client(existing, registration, &known_scopes)?)
-}
-
-/// Keys are taken inline (`jwks`) only: fetching a `jwks_uri` from the server
-/// needs an SSRF-safe fetcher that is not built yet.
-fn ensure_key_source_supported(registration: &ClientRegistration) -> Result<(), ServerError> {
-    if registration.jwks_uri.is_some() {
-        return Err(ErrorCode::InvalidClientMetadata
-            .with("jwks_uri is not supported yet; register the public keys inline in jwks")
-            .into());
-    }
-    Ok(())
 }
 
 /// Issues a new secret. The old one keeps working for `grace` (none if zero).
@@ -226,6 +213,10 @@ pub struct ClientView {
     pub resources: Vec<String>,
     /// Seconds; `None` means the server's lifetime.
     pub access_token_lifetime: Option<u64>,
+    /// RFC 9449 §5.2: token requests without a DPoP proof are refused.
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: authorization requests only through the PAR endpoint.
+    pub require_pushed_authorization_requests: bool,
     /// The user id of the developer who registered it in the portal.
     pub owner: Option<String>,
     pub created_at: UnixTime,
@@ -252,6 +243,8 @@ impl From<&Client> for ClientView {
             default_scopes: strings(&mut client.default_scopes.iter().map(ToString::to_string)),
             resources: strings(&mut client.resources.iter().map(ToString::to_string)),
             access_token_lifetime: client.access_token_lifetime,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             owner: client.owner.clone(),
             created_at: client.created_at,
         }

@@ -6,18 +6,25 @@ use arc_swap::{ArcSwap, Guard};
 
 use tessera_core::authorize::AuthorizePolicy;
 use tessera_core::client::Client;
+use tessera_core::metadata_document::ClientIdUrl;
 use tessera_core::policy::TokenPolicy;
+use tessera_core::scope::ScopeSet;
 use tessera_core::secret::SecretHash;
 use tessera_store::{Store, StoreError};
 
 use crate::admin::audit::AuditLog;
 use crate::changes::ChangeFeed;
+use crate::client_documents::ClientDocuments;
 use crate::dialects::Dialects;
+use crate::dynamic_clients::{FirstUses, RegistrationSettings};
+use crate::error::ServerError;
+use crate::fetch::OutboundSettings;
 use crate::keys::KeySet;
 use crate::limits::{LimitSettings, RateLimits};
 use crate::metrics::{Metrics, timed};
 use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
+use crate::request_seals::RequestSeals;
 use crate::secret_box::SecretBox;
 use crate::store_cache::StoreCache;
 use crate::throttle::LoginThrottle;
@@ -35,6 +42,24 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub dialects: Dialects,
     pub limits: LimitSettings,
+    /// Controls on dynamic client registration.
+    pub registration: RegistrationSettings,
+    /// RFC 9449 §8: every DPoP proof must carry a nonce the server handed out.
+    pub require_dpop_nonce: bool,
+    /// RFC 9126 §5: authorization requests only through the PAR endpoint.
+    pub require_pushed_authorization_requests: bool,
+    /// How documents named by clients are fetched (`[outbound]`).
+    pub outbound: OutboundSettings,
+    /// The scopes clients known by their metadata document may get; `None`
+    /// when such clients are off.
+    pub client_id_metadata_documents: Option<ScopeSet>,
+}
+
+/// What the server seals or MACs with keys every replica shares
+/// (`Store::server_secret`), loaded once at start.
+pub struct ServerSecrets {
+    pub secret_box: SecretBox,
+    pub request_seals: RequestSeals,
 }
 
 /// Cheap to clone; handed to every handler by axum.
@@ -58,7 +83,10 @@ struct Inner {
     rate_limits: RateLimits,
     audit: AuditLog,
     secret_box: SecretBox,
+    request_seals: RequestSeals,
     metrics: Metrics,
+    first_uses: FirstUses,
+    client_documents: ClientDocuments,
 }
 
 impl AppState {
@@ -69,16 +97,20 @@ impl AppState {
         refresh_tokens: RefreshTokens,
         pages: Pages,
         changes: ChangeFeed,
-        secret_box: SecretBox,
+        secrets: ServerSecrets,
     ) -> AppState {
         let audit = AuditLog::start(store.clone());
         let throttle = LoginThrottle::new(&settings.limits);
         let rate_limits = RateLimits::new(&settings.limits);
+        let client_documents = ClientDocuments::new(&settings.outbound);
         AppState {
             inner: Arc::new(Inner {
                 audit,
-                secret_box,
+                secret_box: secrets.secret_box,
+                request_seals: secrets.request_seals,
                 metrics: Metrics::default(),
+                first_uses: FirstUses::default(),
+                client_documents,
                 store,
                 keys: ArcSwap::from_pointee(keys),
                 clients: StoreCache::default(),
@@ -118,12 +150,37 @@ impl AppState {
         &self.inner.clients
     }
 
+    /// The outbound fetcher and the documents clients named (`jwks_uri`).
+    pub fn client_documents(&self) -> &ClientDocuments {
+        &self.inner.client_documents
+    }
+
     pub fn revocations(&self) -> &StoreCache<bool> {
         &self.inner.revocations
     }
 
-    /// A client, from the cache where possible: the hot path's lookup.
+    /// A client, from the cache where possible: the hot path's lookup. A
+    /// Client Identifier URL is resolved by [`AppState::lookup_client`]
+    /// (`client_documents`), which also says why one was refused.
     pub async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if !ClientIdUrl::is_candidate(client_id) {
+            return self.find_registered_client(client_id).await;
+        }
+        match self.lookup_client(client_id).await {
+            Ok(lookup) => Ok(lookup.found()),
+            Err(ServerError::Store(err)) => Err(err),
+            Err(err) => {
+                tracing::error!(client_id, error = %err, "resolving a metadata-document client failed");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A registered client (never a metadata-document one), from the cache where possible.
+    pub(crate) async fn find_registered_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
         let load = async {
             Ok(timed(self, "find_client", self.store().find_client(client_id)).await?.map(Arc::new))
         };
@@ -176,8 +233,18 @@ impl AppState {
         &self.inner.secret_box
     }
 
+    /// DPoP nonces and the seal of pushed requests' parameters.
+    pub fn request_seals(&self) -> &RequestSeals {
+        &self.inner.request_seals
+    }
+
     pub fn audit(&self) -> &AuditLog {
         &self.inner.audit
+    }
+
+    /// The clients whose first use this process has recorded.
+    pub fn first_uses(&self) -> &FirstUses {
+        &self.inner.first_uses
     }
 
     pub fn throttle(&self) -> &LoginThrottle {

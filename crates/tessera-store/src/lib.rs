@@ -54,6 +54,20 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces every field and scope of an existing client; `false` if it does not exist.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
+    /// Records a client's first use: `true` the first time, `false` after (or
+    /// when the client no longer exists). It is not a change to the client:
+    /// the clients generation does not move, and no cache is cleared.
+    async fn mark_client_used(&self, client_id: &str, now: UnixTime) -> Result<bool, StoreError>;
+    /// Deletes up to `limit` clients registered through RFC 7591 (they have a
+    /// registration access token and no owner) before `created_before` and
+    /// never marked used, with their codes, refresh tokens and consents, in one
+    /// transaction; returns their ids. A first use recorded concurrently
+    /// either is seen (the client stays) or finds the client gone.
+    async fn delete_unused_registrations(
+        &self,
+        created_before: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Remembers a revoked access token until `expires_at`, and forgets the
     /// revocations whose tokens have expired by `now`.

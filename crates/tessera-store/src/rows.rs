@@ -44,6 +44,8 @@ pub(crate) struct ClientRow {
     pub(crate) access_token_lifetime: Option<i64>,
     pub(crate) jwks: Option<String>,
     pub(crate) jwks_uri: Option<String>,
+    pub(crate) dpop_bound_access_tokens: bool,
+    pub(crate) require_pushed_authorization_requests: bool,
     pub(crate) client_id: String,
 }
 
@@ -134,6 +136,8 @@ pub(crate) struct CodeRow {
     pub(crate) nonce: Option<String>,
     pub(crate) auth_time: i64,
     pub(crate) expires_at: i64,
+    pub(crate) resources: String,
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 impl CodeRow {
@@ -150,6 +154,8 @@ impl CodeRow {
             nonce: code.nonce.clone(),
             auth_time: to_db_time(code.auth_time),
             expires_at: to_db_time(code.expires_at),
+            resources: resources_column(&code.resources),
+            dpop_jkt: code.dpop_jkt.clone(),
         }
     }
 
@@ -177,6 +183,8 @@ impl CodeRow {
             .bind(self.nonce)
             .bind(self.auth_time)
             .bind(self.expires_at)
+            .bind(self.resources)
+            .bind(self.dpop_jkt)
     }
 
     pub(crate) fn into_code(self) -> Result<AuthorizationCode, StoreError> {
@@ -200,6 +208,8 @@ impl CodeRow {
             nonce: self.nonce,
             auth_time: from_db_time(self.auth_time),
             expires_at: from_db_time(self.expires_at),
+            resources: parse_resources_column(&self.resources)?,
+            dpop_jkt: self.dpop_jkt,
         })
     }
 }
@@ -217,6 +227,7 @@ pub(crate) struct RefreshRow {
     pub(crate) rotated_at: Option<i64>,
     pub(crate) revoked_at: Option<i64>,
     pub(crate) dpop_jkt: Option<String>,
+    pub(crate) resources: String,
 }
 
 impl RefreshRow {
@@ -233,6 +244,7 @@ impl RefreshRow {
                 created_at: from_db_time(self.created_at),
                 expires_at: from_db_time(self.expires_at),
                 dpop_jkt: self.dpop_jkt,
+                resources: parse_resources_column(&self.resources)?,
             },
             rotated_at: self.rotated_at.map(from_db_time),
             revoked_at: self.revoked_at.map(from_db_time),
@@ -308,6 +320,8 @@ impl ClientRow {
             access_token_lifetime: client.access_token_lifetime.map(to_db_time),
             jwks: client.jwks.as_ref().map(|jwks| jwks.as_json().to_owned()),
             jwks_uri: client.jwks_uri.clone(),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             client_id: client.client_id.clone(),
         }
     }
@@ -346,6 +360,8 @@ impl ClientRow {
             .bind(self.access_token_lifetime)
             .bind(self.jwks)
             .bind(self.jwks_uri)
+            .bind(self.dpop_bound_access_tokens)
+            .bind(self.require_pushed_authorization_requests)
             .bind(self.client_id)
     }
 
@@ -391,6 +407,8 @@ impl ClientRow {
             access_token_lifetime: self.access_token_lifetime.map(from_db_time),
             jwks: self.jwks.as_deref().map(JwkSet::parse_str).transpose().map_err(StoreError::Corrupt)?,
             jwks_uri: self.jwks_uri,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             owner: self.owner_user_id,
             created_at: from_db_time(self.created_at),
         })
@@ -439,6 +457,15 @@ fn optional_hash(bytes: Option<Vec<u8>>) -> Result<Option<SecretHash>, StoreErro
     bytes
         .map(|bytes| SecretHash::from_bytes(&bytes).ok_or_else(|| StoreError::Corrupt("hash length".into())))
         .transpose()
+}
+
+/// RFC 8707 resources as their column holds them: a JSON array of URIs.
+pub(crate) fn resources_column(resources: &[Resource]) -> String {
+    json_list(resources.iter().map(Resource::as_str))
+}
+
+fn parse_resources_column(raw: &str) -> Result<Vec<Resource>, StoreError> {
+    parse_json_list(raw, |raw| Resource::parse(raw).ok())
 }
 
 fn json_list<'a>(items: impl Iterator<Item = &'a str>) -> String {

@@ -70,9 +70,10 @@ macro_rules! sql_store {
                         "INSERT INTO clients (name, org_url, secret_hash, redirect_uris, grant_types, resources,
                          created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
                          disabled, may_introspect_any_token, registration_token_hash, require_pkce,
-                         post_logout_redirect_uris, owner_user_id, access_token_lifetime, jwks, jwks_uri, client_id)
+                         post_logout_redirect_uris, owner_user_id, access_token_lifetime, jwks, jwks_uri,
+                         dpop_bound_access_tokens, require_pushed_authorization_requests, client_id)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                         $19, $20)",
+                         $19, $20, $21, $22)",
                     ))
                     .execute(&mut *tx)
                     .await
@@ -91,7 +92,8 @@ macro_rules! sql_store {
                     "SELECT name, org_url, secret_hash, redirect_uris, grant_types, resources,
                      created_at, previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method,
                      disabled, may_introspect_any_token, registration_token_hash, require_pkce,
-                     post_logout_redirect_uris, owner_user_id, access_token_lifetime, jwks, jwks_uri, client_id
+                     post_logout_redirect_uris, owner_user_id, access_token_lifetime, jwks, jwks_uri,
+                     dpop_bound_access_tokens, require_pushed_authorization_requests, client_id
                      FROM clients WHERE client_id = $1",
                 )
                 .bind(client_id)
@@ -134,8 +136,9 @@ macro_rules! sql_store {
                          previous_secret_expires_at = $9, token_endpoint_auth_method = $10, disabled = $11,
                          may_introspect_any_token = $12, registration_token_hash = $13, require_pkce = $14,
                          post_logout_redirect_uris = $15, owner_user_id = $16, access_token_lifetime = $17,
-                         jwks = $18, jwks_uri = $19
-                         WHERE client_id = $20",
+                         jwks = $18, jwks_uri = $19, dpop_bound_access_tokens = $20,
+                         require_pushed_authorization_requests = $21
+                         WHERE client_id = $22",
                     ))
                     .execute(&mut *tx)
                     .await?;
@@ -157,6 +160,66 @@ macro_rules! sql_store {
                     .execute(&self.writer)
                     .await?;
                 Ok(deleted.rows_affected() > 0)
+            }
+
+            async fn mark_client_used(
+                &self,
+                client_id: &str,
+                now: tessera_core::UnixTime,
+            ) -> Result<bool, $crate::StoreError> {
+                let marked = sqlx::query(
+                    "INSERT INTO client_first_use (client_id, first_used_at)
+                     SELECT client_id, $2 FROM clients WHERE client_id = $1
+                     ON CONFLICT (client_id) DO NOTHING",
+                )
+                .bind(client_id)
+                .bind($crate::rows::to_db_time(now))
+                .execute(&self.writer)
+                .await;
+                match marked {
+                    Ok(marked) => Ok(marked.rows_affected() == 1),
+                    // Deleted between the SELECT and the key check (PostgreSQL).
+                    Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => Ok(false),
+                    Err(err) => Err(err.into()),
+                }
+            }
+
+            async fn delete_unused_registrations(
+                &self,
+                created_before: tessera_core::UnixTime,
+                limit: u32,
+            ) -> Result<Vec<String>, $crate::StoreError> {
+                let mut tx = self.writer.begin().await?;
+                // The candidates are locked first (PostgreSQL), so that a first
+                // use is either committed before the check below, which then
+                // sees it, or waits for this transaction and finds the client gone.
+                let candidates: Vec<String> = sqlx::query_scalar(concat!(
+                    "SELECT client_id FROM clients
+                     WHERE registration_token_hash IS NOT NULL AND owner_user_id IS NULL AND created_at < $1
+                     AND NOT EXISTS (SELECT 1 FROM client_first_use WHERE client_first_use.client_id = clients.client_id)
+                     ORDER BY created_at, client_id LIMIT $2",
+                    $lock_row
+                ))
+                .bind($crate::rows::to_db_time(created_before))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut deleted = Vec::with_capacity(candidates.len());
+                for client_id in candidates {
+                    // Codes, refresh tokens, consents, pushed requests and scopes go by cascade.
+                    let gone = sqlx::query(
+                        "DELETE FROM clients WHERE client_id = $1
+                         AND NOT EXISTS (SELECT 1 FROM client_first_use WHERE client_first_use.client_id = $1)",
+                    )
+                    .bind(&client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if gone.rows_affected() == 1 {
+                        deleted.push(client_id);
+                    }
+                }
+                tx.commit().await?;
+                Ok(deleted)
             }
 
             async fn revoke_access_token(
@@ -411,7 +474,8 @@ macro_rules! sql_store {
                     .bind(sqlx::query(
                         "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri,
                          redirect_uri_given, scope, code_challenge, code_challenge_method, nonce, auth_time,
-                         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                         expires_at, resources, dpop_jkt)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     ))
                     .execute(&self.writer)
                     .await?;
@@ -429,7 +493,7 @@ macro_rules! sql_store {
                      access_token_expires_at = $4, refresh_family_id = $5
                      WHERE code_hash = $2 AND consumed_at IS NULL
                      RETURNING code_hash, client_id, user_id, redirect_uri, redirect_uri_given, scope,
-                     code_challenge, code_challenge_method, nonce, auth_time, expires_at",
+                     code_challenge, code_challenge_method, nonce, auth_time, expires_at, resources, dpop_jkt",
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(code_hash.as_bytes().to_vec())
@@ -556,8 +620,8 @@ macro_rules! sql_store {
                 // revocation of the family came before the family existed.
                 let inserted = sqlx::query(concat!(
                     "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                     created_at, expires_at, revoked_at, dpop_jkt)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, replayed_at, $10 FROM authorization_codes
+                     created_at, expires_at, revoked_at, dpop_jkt, resources)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, replayed_at, $10, $11 FROM authorization_codes
                      WHERE code_hash = $9",
                     $lock_row
                 ))
@@ -571,6 +635,7 @@ macro_rules! sql_store {
                 .bind($crate::rows::to_db_time(record.expires_at))
                 .bind(code_hash.as_bytes().to_vec())
                 .bind(record.dpop_jkt.as_deref())
+                .bind($crate::rows::resources_column(&record.resources))
                 .execute(&self.writer)
                 .await?;
                 Ok(inserted.rows_affected() == 1)
@@ -582,7 +647,7 @@ macro_rules! sql_store {
             ) -> Result<(), $crate::StoreError> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                     created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     created_at, expires_at, dpop_jkt, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(record.token_hash.as_bytes().to_vec())
                 .bind(&record.family_id)
@@ -593,6 +658,7 @@ macro_rules! sql_store {
                 .bind($crate::rows::to_db_time(record.created_at))
                 .bind($crate::rows::to_db_time(record.expires_at))
                 .bind(record.dpop_jkt.as_deref())
+                .bind($crate::rows::resources_column(&record.resources))
                 .execute(&self.writer)
                 .await?;
                 Ok(())
@@ -609,7 +675,7 @@ macro_rules! sql_store {
                     "UPDATE refresh_tokens SET rotated_at = $1
                      WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL
                      RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, rotated_at, revoked_at, dpop_jkt",
+                     expires_at, rotated_at, revoked_at, dpop_jkt, resources",
                 )
                 .bind($crate::rows::to_db_time(now))
                 .bind(presented.as_bytes().to_vec())
@@ -619,9 +685,9 @@ macro_rules! sql_store {
                     let state = row.into_state()?;
                     sqlx::query(
                         "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                         created_at, expires_at, dpop_jkt)
-                         SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at, dpop_jkt
-                         FROM refresh_tokens WHERE token_hash = $3",
+                         created_at, expires_at, dpop_jkt, resources)
+                         SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at, dpop_jkt,
+                         resources FROM refresh_tokens WHERE token_hash = $3",
                     )
                     .bind(successor_hash.as_bytes().to_vec())
                     .bind($crate::rows::to_db_time(now))
@@ -653,7 +719,7 @@ macro_rules! sql_store {
             ) -> Result<Option<$crate::RefreshTokenState>, $crate::StoreError> {
                 sqlx::query_as::<_, $crate::rows::RefreshRow>(
                     "SELECT token_hash, family_id, client_id, user_id, scope, auth_time, created_at, expires_at,
-                     rotated_at, revoked_at, dpop_jkt FROM refresh_tokens WHERE token_hash = $1",
+                     rotated_at, revoked_at, dpop_jkt, resources FROM refresh_tokens WHERE token_hash = $1",
                 )
                 .bind(token_hash.as_bytes().to_vec())
                 .fetch_optional(&self.pool)

@@ -166,13 +166,18 @@ impl TestApp {
 
     /// POSTs a form to `/token` as a well-behaved client would.
     pub async fn post_token(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_form("/token", form).await
+    }
+
+    /// POSTs a form to `path` as a well-behaved client would.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.http
-            .post(self.url("/token"))
+            .post(self.url(path))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form_body(form))
             .send()
             .await
-            .expect("token request sent")
+            .expect("form request sent")
     }
 
     pub async fn get_json(&self, path: &str) -> serde_json::Value {

@@ -322,7 +322,8 @@ pub(crate) enum PkcePolicy {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
     /// Register an application and print its client_id and secret (shown only once).
-    Create(CreateClientArgs),
+    // Boxed: its many options would make every other command as large.
+    Create(Box<CreateClientArgs>),
     /// List registered applications.
     List {
         #[arg(long, value_enum, default_value_t)]
@@ -385,6 +386,10 @@ pub(crate) struct CreateClientArgs {
     /// authenticates with private_key_jwt (signed assertions) and gets no secret.
     #[arg(long, value_name = "FILE", conflicts_with = "public")]
     pub(crate) jwks: Option<std::path::PathBuf>,
+    /// Where the client publishes its public keys (an https URL, fetched when
+    /// it authenticates): like --jwks, for keys the client rotates itself.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["public", "jwks"])]
+    pub(crate) jwks_uri: Option<String>,
     /// Allow this client to introspect every token, not only its own (for resource servers).
     #[arg(long)]
     pub(crate) introspect_any_token: bool,
@@ -396,6 +401,14 @@ pub(crate) struct CreateClientArgs {
     /// client whose legacy integration never sends it.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) pkce: PkcePolicy,
+    /// Refuse this client's token requests that carry no DPoP proof (RFC 9449
+    /// `dpop_bound_access_tokens`): its access tokens are always key-bound.
+    #[arg(long)]
+    pub(crate) dpop_bound_access_tokens: bool,
+    /// Accept this client's authorization requests only through the PAR
+    /// endpoint (RFC 9126 `require_pushed_authorization_requests`).
+    #[arg(long)]
+    pub(crate) require_pushed_authorization_requests: bool,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) output: Output,
 }

@@ -287,7 +287,7 @@ async fn shutdown_signal() {
 async fn client(config: &Config, command: ClientCommand) -> Result<()> {
     let store = open_store(config).await?;
     match command {
-        ClientCommand::Create(args) => create_client(store.as_ref(), args).await,
+        ClientCommand::Create(args) => create_client(store.as_ref(), *args, config.outbound.allow_http).await,
         ClientCommand::List { output } => {
             let clients = store.list_clients().await?;
             match output {
@@ -539,7 +539,7 @@ async fn migrate(config: &Config, output: Output) -> Result<()> {
     Ok(())
 }
 
-async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> {
+async fn create_client(store: &dyn Store, args: CreateClientArgs, allow_http_jwks_uri: bool) -> Result<()> {
     let jwks = match &args.jwks {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -561,12 +561,16 @@ async fn create_client(store: &dyn Store, args: CreateClientArgs) -> Result<()> 
         default_scopes: (!args.default_scopes.is_empty()).then_some(args.default_scopes),
         resources: args.resources,
         public: args.public,
-        token_endpoint_auth_method: jwks.is_some().then(|| "private_key_jwt".to_owned()),
+        token_endpoint_auth_method: (jwks.is_some() || args.jwks_uri.is_some())
+            .then(|| "private_key_jwt".to_owned()),
         may_introspect_any_token: args.introspect_any_token,
         pkce_optional: args.pkce == PkcePolicy::Optional,
         access_token_lifetime: args.access_token_lifetime.map(|lifetime| lifetime.as_secs()),
         jwks,
-        jwks_uri: None,
+        jwks_uri: args.jwks_uri,
+        allow_http_jwks_uri,
+        dpop_bound_access_tokens: args.dpop_bound_access_tokens,
+        require_pushed_authorization_requests: args.require_pushed_authorization_requests,
     };
     let created = registry::create_client(store, registration, unix_now()).await?;
     let view = ClientView::from(&created.client);
@@ -612,6 +616,9 @@ fn print_client(view: &ClientView) {
     println!("scopes:         {}", list(&view.scopes));
     println!("default_scopes: {}", list(&view.default_scopes));
     println!("resources:      {}", list(&view.resources));
+    let required = |yes: bool| if yes { "required" } else { "optional" };
+    println!("dpop:           {}", required(view.dpop_bound_access_tokens));
+    println!("par:            {}", required(view.require_pushed_authorization_requests));
     println!("created_at:     {}", view.created_at);
 }
 

@@ -57,7 +57,12 @@ const ISSUER: &str = "https://auth.example.com";
 const CLIENT_SECRET: &str = "secret";
 
 fn token_policy() -> TokenPolicy {
-    TokenPolicy { issuer: ISSUER.into(), access_token_lifetime: 3600, default_audience: ISSUER.into() }
+    TokenPolicy {
+        issuer: ISSUER.into(),
+        access_token_lifetime: 3600,
+        default_audience: ISSUER.into(),
+        resources: Default::default(),
+    }
 }
 
 fn scopes(raw: &str) -> ScopeSet {
@@ -375,6 +380,7 @@ fn check_authorization(
         code: "the-code".into(),
         redirect_uri: params.get("token_redirect_uri").or(params.get("redirect_uri")).map(str::to_owned),
         code_verifier: params.get("code_verifier").map(str::to_owned),
+        resources: Vec::new(),
     };
     if let Ok(grant) = exchange_code(&token_policy(), client, &token_request, &code, NOW, "jti".into()) {
         assert_eq!(grant.scope, approved);
@@ -508,6 +514,8 @@ struct Metadata {
     may_introspect_any_token: bool,
     pkce_optional: bool,
     access_token_lifetime: Option<u64>,
+    dpop_bound_access_tokens: bool,
+    require_pushed_authorization_requests: bool,
 }
 
 impl Metadata {
@@ -535,6 +543,9 @@ impl Metadata {
             access_token_lifetime: self.access_token_lifetime,
             jwks: None,
             jwks_uri: None,
+            allow_http_jwks_uri: false,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
         })
     }
 }

@@ -208,6 +208,7 @@ pub(crate) fn dpop_proof(data: &[u8]) {
     let method = String::from_utf8_lossy(method).into_owned();
     let uri = String::from_utf8_lossy(uri).into_owned();
     let (access_token, nonce) = (optional_text(access_token), optional_text(nonce));
+    let accepted_nonces: Option<Vec<String>> = nonce.clone().map(|nonce| vec![nonce]);
     if let Some(htu) = normalize_htu(&uri) {
         let url = url::Url::parse(&htu).expect("a normalized htu is a URL");
         assert!(
@@ -221,7 +222,7 @@ pub(crate) fn dpop_proof(data: &[u8]) {
         uri: &uri,
         now: NOW,
         access_token: access_token.as_deref(),
-        nonce: nonce.as_deref(),
+        accepted_nonces: accepted_nonces.as_deref(),
     };
     let verified = match verify_proof(proof, &context, &ProofSignature) {
         Ok(verified) => verified,

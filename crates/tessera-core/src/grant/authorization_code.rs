@@ -8,20 +8,25 @@ use crate::client::{Client, GrantType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::policy::TokenPolicy;
 use crate::request::FormParams;
-use crate::token::{AccessTokenGrant, Audience};
+use crate::resource::{Resource, ensure_registered, narrow_resources, requested_resources};
+use crate::token::{AccessTokenGrant, token_settings};
 
-/// `grant_type=authorization_code` with `code`, `redirect_uri` and `code_verifier`.
+/// `grant_type=authorization_code` with `code`, `redirect_uri`,
+/// `code_verifier` and the `resource`s the token is for.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthorizationCodeRequest {
     pub code: String,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// RFC 8707 §2.2: some of the code's resources; none: all of them.
+    pub resources: Vec<Resource>,
 }
 
 impl std::fmt::Debug for AuthorizationCodeRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorizationCodeRequest")
             .field("redirect_uri", &self.redirect_uri)
+            .field("resources", &self.resources)
             .finish_non_exhaustive()
     }
 }
@@ -32,11 +37,13 @@ impl AuthorizationCodeRequest {
             code: form.require("code")?.to_owned(),
             redirect_uri: form.get("redirect_uri").map(str::to_owned),
             code_verifier: form.get("code_verifier").map(str::to_owned),
+            resources: requested_resources(form)?,
         })
     }
 }
 
-/// Decides the tokens for a consumed code. Every mismatch is `invalid_grant`.
+/// Decides the tokens for a consumed code. Every mismatch is `invalid_grant`;
+/// a resource the code was not granted (or the client lost) is `invalid_target`.
 pub fn exchange_code(
     policy: &TokenPolicy,
     client: &Client,
@@ -69,12 +76,14 @@ pub fn exchange_code(
         (None, Some(_)) => return invalid("code_verifier sent for a code issued without code_challenge"),
         (None, None) => {}
     }
-    let audience = Audience::One(policy.default_audience.clone());
+    let resources = narrow_resources(&code.resources, request.resources.clone())?;
+    ensure_registered(client, &resources)?;
+    let settings = token_settings(policy, client, &resources)?;
     Ok(AccessTokenGrant::new(
         policy,
         client,
         code.user_id.clone(),
-        audience,
+        settings,
         code.scope.clone(),
         now,
         token_id,
@@ -106,11 +115,28 @@ mod tests {
             nonce: None,
             auth_time: 90,
             expires_at: 220,
+            resources: vec![],
+            dpop_jkt: None,
         }
     }
 
     fn code_client() -> Client {
-        Client { grant_types: vec![GrantType::AuthorizationCode], ..client("app") }
+        Client {
+            grant_types: vec![GrantType::AuthorizationCode],
+            resources: vec![resource(API), resource(FILES)],
+            ..client("app")
+        }
+    }
+
+    const API: &str = "https://api.example.com";
+    const FILES: &str = "https://files.example.com";
+
+    fn resource(raw: &str) -> Resource {
+        Resource::parse(raw).expect("resource")
+    }
+
+    fn code_for_resources() -> AuthorizationCode {
+        AuthorizationCode { resources: vec![resource(API), resource(FILES)], ..code() }
     }
 
     #[track_caller]
@@ -119,7 +145,12 @@ mod tests {
             .and_then(|form| AuthorizationCodeRequest::parse(&form))
             .and_then(|request| exchange_code(&policy(), &code_client(), &request, &code, 100, "jti".into()));
         let actual = match outcome {
-            Ok(grant) => format!("Ok sub={} scope={}", grant.claims.sub, grant.scope),
+            Ok(grant) => format!(
+                "Ok sub={} scope={} aud={}",
+                grant.claims.sub,
+                grant.scope,
+                serde_json::to_string(&grant.claims.aud).expect("json")
+            ),
             Err(err) => format!("Err({err})"),
         };
         expect.assert_eq(&actual);
@@ -131,7 +162,11 @@ mod tests {
 
     #[test]
     fn a_good_exchange() {
-        check(&body(""), code(), expect!["Ok sub=user-1 scope=contact.read openid"]);
+        check(
+            &body(""),
+            code(),
+            expect![[r#"Ok sub=user-1 scope=contact.read openid aud="https://auth.example.com""#]],
+        );
     }
 
     #[test]
@@ -174,11 +209,62 @@ mod tests {
     }
 
     #[test]
+    fn the_token_is_for_the_codes_resources_or_some_of_them() {
+        check(
+            &body(""),
+            code_for_resources(),
+            expect![[
+                r#"Ok sub=user-1 scope=contact.read openid aud=["https://api.example.com","https://files.example.com"]"#
+            ]],
+        );
+        check(
+            &body("&resource=https://files.example.com"),
+            code_for_resources(),
+            expect![[r#"Ok sub=user-1 scope=contact.read openid aud="https://files.example.com""#]],
+        );
+    }
+
+    #[test]
+    fn a_resource_the_code_was_not_granted_is_invalid_target() {
+        check(
+            &body("&resource=https://files.example.com"),
+            AuthorizationCode { resources: vec![resource(API)], ..code() },
+            expect![
+                "Err(invalid_target: the resource `https://files.example.com` was not granted; ask for it at the authorization endpoint)"
+            ],
+        );
+        check(
+            &body("&resource=https://api.example.com"),
+            code(),
+            expect![
+                "Err(invalid_target: the resource `https://api.example.com` was not granted; ask for it at the authorization endpoint)"
+            ],
+        );
+        check(
+            &body("&resource=https://api.example.com%23x"),
+            code_for_resources(),
+            expect!["Err(invalid_target: resource `https://api.example.com#x` must not contain a fragment)"],
+        );
+    }
+
+    #[test]
+    fn a_resource_taken_from_the_client_since_is_invalid_target() {
+        let code = AuthorizationCode { resources: vec![resource("https://old.example.com")], ..code() };
+        check(
+            &body(""),
+            code,
+            expect![
+                "Err(invalid_target: the client is not registered for the resource `https://old.example.com`)"
+            ],
+        );
+    }
+
+    #[test]
     fn redirect_uri_may_be_omitted_when_the_authorization_request_omitted_it() {
         check(
             &body("").replace("&redirect_uri=https://app.example.com/cb", ""),
             AuthorizationCode { redirect_uri_given: false, ..code() },
-            expect!["Ok sub=user-1 scope=contact.read openid"],
+            expect![[r#"Ok sub=user-1 scope=contact.read openid aud="https://auth.example.com""#]],
         );
     }
 }

@@ -8,7 +8,7 @@ use crate::policy::TokenPolicy;
 use crate::request::FormParams;
 use crate::resource::Resource;
 use crate::scope::{Scope, ScopeSet};
-use crate::token::{AccessTokenGrant, resolve_audience};
+use crate::token::{AccessTokenGrant, client_resources, token_settings};
 
 /// `grant_type=client_credentials` with its optional `scope` and `resource`s.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +63,9 @@ pub fn grant_client_credentials(
         }
         None => client.default_scopes.filtered(|scope: &Scope| !scope.is_user_only()),
     };
-    let audience = resolve_audience(policy, client, request.resources)?;
-    Ok(AccessTokenGrant::new(policy, client, client.client_id.clone(), audience, scope, now, token_id))
+    let resources = client_resources(client, request.resources)?;
+    let settings = token_settings(policy, client, &resources)?;
+    Ok(AccessTokenGrant::new(policy, client, client.client_id.clone(), settings, scope, now, token_id))
 }
 
 #[cfg(test)]

@@ -1,26 +1,33 @@
 //! The refresh token grant (RFC 6749 §6, RFC 9700 §4.14): a refresh token is
 //! exchanged for a new access token and a successor refresh token; the scope
-//! may narrow, never widen.
+//! and the resources (RFC 8707 §2.2) may narrow, never widen.
 
 use crate::UnixTime;
 use crate::client::{Client, GrantType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::policy::TokenPolicy;
 use crate::request::FormParams;
+use crate::resource::{Resource, ensure_registered, narrow_resources, requested_resources};
 use crate::scope::ScopeSet;
 use crate::secret::SecretHash;
-use crate::token::{AccessTokenGrant, Audience};
+use crate::token::{AccessTokenGrant, token_settings};
 
-/// `grant_type=refresh_token` with `refresh_token` and an optional narrower `scope`.
+/// `grant_type=refresh_token` with `refresh_token`, and an optional narrower
+/// `scope` and `resource`s.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshTokenRequest {
     pub refresh_token: String,
     pub scope: Option<ScopeSet>,
+    /// Some of the family's resources; none: all of them.
+    pub resources: Vec<Resource>,
 }
 
 impl std::fmt::Debug for RefreshTokenRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshTokenRequest").field("scope", &self.scope).finish_non_exhaustive()
+        f.debug_struct("RefreshTokenRequest")
+            .field("scope", &self.scope)
+            .field("resources", &self.resources)
+            .finish_non_exhaustive()
     }
 }
 
@@ -29,6 +36,7 @@ impl RefreshTokenRequest {
         Ok(RefreshTokenRequest {
             refresh_token: form.require("refresh_token")?.to_owned(),
             scope: form.get("scope").map(ScopeSet::parse).transpose()?,
+            resources: requested_resources(form)?,
         })
     }
 }
@@ -49,6 +57,8 @@ pub struct RefreshTokenRecord {
     /// RFC 9449 §5: the thumbprint of the DPoP key a public client's family is
     /// bound to; successors inherit it.
     pub dpop_jkt: Option<String>,
+    /// The resources the grant was for (RFC 8707): every successor keeps them.
+    pub resources: Vec<Resource>,
 }
 
 impl RefreshTokenRecord {
@@ -69,6 +79,7 @@ impl RefreshTokenRecord {
             created_at: now,
             expires_at: now + policy.lifetime,
             dpop_jkt: None,
+            resources: family.resources,
         }
     }
 
@@ -83,7 +94,8 @@ impl RefreshTokenRecord {
     }
 }
 
-/// What a new family of refresh tokens is for: one grant of `scope` to a user.
+/// What a new family of refresh tokens is for: one grant of `scope` and
+/// `resources` to a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFamily {
     pub family_id: String,
@@ -91,6 +103,8 @@ pub struct NewFamily {
     pub user_id: String,
     pub scope: ScopeSet,
     pub auth_time: UnixTime,
+    /// What the code was granted, not what its first token narrowed to.
+    pub resources: Vec<Resource>,
 }
 
 /// Refresh token rules a deployment sets.
@@ -153,8 +167,10 @@ pub fn refresh_access_token(
         }
         None => record.scope.clone(),
     };
-    let audience = Audience::One(policy.default_audience.clone());
-    Ok(AccessTokenGrant::new(policy, client, record.user_id.clone(), audience, scope, now, token_id))
+    let resources = narrow_resources(&record.resources, request.resources.clone())?;
+    ensure_registered(client, &resources)?;
+    let settings = token_settings(policy, client, &resources)?;
+    Ok(AccessTokenGrant::new(policy, client, record.user_id.clone(), settings, scope, now, token_id))
 }
 
 #[cfg(test)]
@@ -164,8 +180,19 @@ mod tests {
     use super::*;
     use crate::fixtures::{client, policy};
 
+    const API: &str = "https://api.example.com";
+    const FILES: &str = "https://files.example.com";
+
+    fn resources(raw: &[&str]) -> Vec<Resource> {
+        raw.iter().map(|raw| Resource::parse(raw).expect("resource")).collect()
+    }
+
     fn refresh_client() -> Client {
-        Client { grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken], ..client("app") }
+        Client {
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            resources: resources(&[API, FILES]),
+            ..client("app")
+        }
     }
 
     fn record() -> RefreshTokenRecord {
@@ -175,18 +202,32 @@ mod tests {
             user_id: "user-1".into(),
             scope: ScopeSet::parse("contact.read contact.write").expect("scopes"),
             auth_time: 50,
+            resources: vec![],
         };
         RefreshTokenRecord::first(&RefreshPolicy { lifetime: 1000, reuse_grace: 0 }, "rt-1", family, 100)
     }
 
+    fn record_for_resources() -> RefreshTokenRecord {
+        RefreshTokenRecord { resources: resources(&[API, FILES]), ..record() }
+    }
+
     #[track_caller]
     fn check(body: &str, client: &Client, now: u64, expect: Expect) {
-        let outcome =
-            FormParams::parse(body.as_bytes()).and_then(|form| RefreshTokenRequest::parse(&form)).and_then(
-                |request| refresh_access_token(&policy(), client, &request, &record(), now, "jti".into()),
-            );
+        check_record(body, client, &record(), now, expect);
+    }
+
+    #[track_caller]
+    fn check_record(body: &str, client: &Client, record: &RefreshTokenRecord, now: u64, expect: Expect) {
+        let outcome = FormParams::parse(body.as_bytes())
+            .and_then(|form| RefreshTokenRequest::parse(&form))
+            .and_then(|request| refresh_access_token(&policy(), client, &request, record, now, "jti".into()));
         let actual = match outcome {
-            Ok(grant) => format!("Ok sub={} scope={}", grant.claims.sub, grant.scope),
+            Ok(grant) => format!(
+                "Ok sub={} scope={} aud={}",
+                grant.claims.sub,
+                grant.scope,
+                serde_json::to_string(&grant.claims.aud).expect("json")
+            ),
             Err(err) => format!("Err({err})"),
         };
         expect.assert_eq(&actual);
@@ -198,13 +239,13 @@ mod tests {
             "refresh_token=rt-1",
             &refresh_client(),
             200,
-            expect!["Ok sub=user-1 scope=contact.read contact.write"],
+            expect![[r#"Ok sub=user-1 scope=contact.read contact.write aud="https://auth.example.com""#]],
         );
         check(
             "refresh_token=rt-1&scope=contact.read",
             &refresh_client(),
             200,
-            expect!["Ok sub=user-1 scope=contact.read"],
+            expect![[r#"Ok sub=user-1 scope=contact.read aud="https://auth.example.com""#]],
         );
     }
 
@@ -215,6 +256,58 @@ mod tests {
             &refresh_client(),
             200,
             expect!["Err(invalid_scope: a refresh may narrow the scope, never widen it)"],
+        );
+    }
+
+    #[test]
+    fn refresh_keeps_or_narrows_the_resources() {
+        check_record(
+            "refresh_token=rt-1",
+            &refresh_client(),
+            &record_for_resources(),
+            200,
+            expect![[
+                r#"Ok sub=user-1 scope=contact.read contact.write aud=["https://api.example.com","https://files.example.com"]"#
+            ]],
+        );
+        check_record(
+            "refresh_token=rt-1&resource=https://api.example.com",
+            &refresh_client(),
+            &record_for_resources(),
+            200,
+            expect![[r#"Ok sub=user-1 scope=contact.read contact.write aud="https://api.example.com""#]],
+        );
+    }
+
+    #[test]
+    fn refresh_never_widens_the_resources() {
+        let api_only = RefreshTokenRecord { resources: resources(&[API]), ..record() };
+        check_record(
+            "refresh_token=rt-1&resource=https://api.example.com&resource=https://files.example.com",
+            &refresh_client(),
+            &api_only,
+            200,
+            expect![
+                "Err(invalid_target: the resource `https://files.example.com` was not granted; ask for it at the authorization endpoint)"
+            ],
+        );
+        check(
+            "refresh_token=rt-1&resource=https://api.example.com",
+            &refresh_client(),
+            200,
+            expect![
+                "Err(invalid_target: the resource `https://api.example.com` was not granted; ask for it at the authorization endpoint)"
+            ],
+        );
+        let without_files = Client { resources: resources(&[API]), ..refresh_client() };
+        check_record(
+            "refresh_token=rt-1",
+            &without_files,
+            &record_for_resources(),
+            200,
+            expect![
+                "Err(invalid_target: the client is not registered for the resource `https://files.example.com`)"
+            ],
         );
     }
 
@@ -271,5 +364,7 @@ mod tests {
         assert_eq!((next.family_id.as_str(), next.expires_at, next.created_at), ("family-1", 1100, 500));
         assert!(next.token_hash.matches("rt-2"));
         assert_eq!(next.scope, record().scope);
+        let next = record_for_resources().successor("rt-2", 500);
+        assert_eq!(next.resources, resources(&[API, FILES]), "the family keeps its resources");
     }
 }

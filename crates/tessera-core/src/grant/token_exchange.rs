@@ -17,7 +17,7 @@ use crate::policy::TokenPolicy;
 use crate::request::FormParams;
 use crate::resource::Resource;
 use crate::scope::{Scope, ScopeSet};
-use crate::token::{AccessTokenClaims, AccessTokenGrant, Actor, resolve_audience};
+use crate::token::{AccessTokenClaims, AccessTokenGrant, Actor, client_resources, token_settings};
 
 /// RFC 8693 §3: an OAuth access token; what Tessera issues and accepts.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -166,7 +166,8 @@ pub fn grant_token_exchange(
             ErrorCode::InvalidTarget.with("the client is registered for no resource to exchange tokens for")
         );
     }
-    let audience = resolve_audience(policy, client, request.resources)?;
+    let resources = client_resources(client, request.resources)?;
+    let settings = token_settings(policy, client, &resources)?;
 
     let held: ScopeSet = ScopeSet::parse(&subject.scope).map_err(|_| unacceptable("subject_token"))?;
     let scope = match request.scope {
@@ -183,7 +184,7 @@ pub fn grant_token_exchange(
     };
 
     let mut grant =
-        AccessTokenGrant::new(policy, client, subject.sub.clone(), audience, scope, now, token_id);
+        AccessTokenGrant::new(policy, client, subject.sub.clone(), settings, scope, now, token_id);
     let mut exp = grant.claims.exp.min(subject.exp);
     if let Some(actor) = &actor {
         exp = exp.min(actor.exp);

@@ -68,3 +68,60 @@ fn kid_of(token: &str) -> String {
     .expect("json");
     header["kid"].as_str().expect("kid").to_owned()
 }
+
+/// A resource that asks Tessera for RS256 tokens (`[resources."URI"]` with
+/// `signing_alg = "RS256"`) gets them signed by the RS256 key Tessera already
+/// publishes, and the guard, configured for that resource, accepts them.
+#[tokio::test]
+async fn rs256_tokens_of_a_resource_validate_through_the_guard() {
+    const LEDGER: &str = "https://ledger.example.com";
+    let app = TestApp::spawn_with(|config| {
+        config.resources.insert(
+            tessera_core::resource::Resource::parse(LEDGER).expect("resource"),
+            tessera_core::resource::ResourceSettings {
+                signing_alg: tessera_core::jwt::Algorithm::Rs256,
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    app.add_scope("invoices:read").await;
+    let created = app
+        .register(tessera_core::registration::ClientRegistration {
+            name: "Ledger sync".into(),
+            scopes: vec!["invoices:read".into()],
+            resources: vec![LEDGER.into()],
+            ..Default::default()
+        })
+        .await;
+    let (client_id, secret) = (created.client.client_id, created.client_secret.expect("secret"));
+    let response = app
+        .post_with_basic(
+            "/token",
+            &client_id,
+            &secret,
+            &[("grant_type", "client_credentials"), ("resource", LEDGER)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let token = body["access_token"].as_str().expect("access token");
+    assert_eq!(alg_of(token), "RS256");
+
+    let service = protected_service(GuardConfig::new(app.base_url.clone()).audience(LEDGER)).await;
+    let answer = call(&format!("{}/invoices", service.url), Some(token), &[]).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let elsewhere = protected_service(GuardConfig::new(app.base_url.clone())).await;
+    let answer = call(&format!("{}/invoices", elsewhere.url), Some(token), &[]).await;
+    assert_eq!(answer.status, 401, "a guard for another audience refuses it: {}", answer.body);
+}
+
+fn alg_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().expect("header");
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64"),
+    )
+    .expect("json");
+    header["alg"].as_str().expect("alg").to_owned()
+}

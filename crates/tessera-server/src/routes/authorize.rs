@@ -17,6 +17,8 @@ use tessera_core::authorize::{
 };
 use tessera_core::client::Client;
 use tessera_core::client_auth::is_valid_client_id;
+use tessera_core::metadata_document::ClientIdUrl;
+use tessera_core::par::ensure_pushed;
 use tessera_core::request::FormParams;
 use tessera_core::scope::ScopeSet;
 use tessera_core::user::User;
@@ -24,6 +26,7 @@ use tessera_core::{ErrorCode, OAuthError};
 use tessera_store::SessionRecord;
 use url::Url;
 
+use crate::client_documents::ClientLookup;
 use crate::cookies::{SESSION_COOKIE, csrf_token, read_cookie};
 use crate::error::ServerError;
 use crate::random::random_token;
@@ -54,6 +57,8 @@ pub(super) struct Pending {
     pub(super) request: AuthorizationRequest,
     /// The request's parameters, re-encoded for the forms' hidden field.
     pub(super) encoded: String,
+    /// The parameters are a pushed request's, sealed when its request_uri was used.
+    pub(super) pushed: bool,
 }
 
 /// Validates `params` as an authorization request; `Err` is the response to send.
@@ -62,24 +67,39 @@ pub(super) async fn pending_request(
     params: &FormParams,
 ) -> Result<Result<Pending, Response>, ServerError> {
     let client = match params.get("client_id") {
-        Some(id) if is_valid_client_id(id) => state.find_client(id).await?,
+        Some(id) if is_valid_client_id(id) => match state.lookup_client(id).await? {
+            ClientLookup::Found(client) => Some(client),
+            ClientLookup::Unknown => None,
+            // A metadata document that could not be used: say why, on our page.
+            ClientLookup::Refused(err) => return Ok(Err(state.pages().error(&err))),
+        },
         _ => None,
     };
-    match validate_authorization_request(&state.settings().authorize_policy, client.as_deref(), params) {
-        Ok(request) => {
-            let client =
-                client.ok_or_else(|| ServerError::Internal("validated request without client".into()))?;
-            Ok(Ok(Pending { client, request, encoded: params.encode() }))
-        }
-        Err(AuthorizeError::Page(err)) => Ok(Err(state.pages().error(&err))),
-        Err(AuthorizeError::Redirect { redirect_uri, error, state: client_state }) => {
-            Ok(Err(redirect_to_client(
-                state,
-                redirect_uri.as_str(),
-                &[("error", error.code.as_str()), ("error_description", &error.description)],
-                client_state.as_deref(),
-            )?))
-        }
+    let validated =
+        validate_authorization_request(&state.settings().authorize_policy, client.as_deref(), params);
+    let request = match validated {
+        Ok(request) => request,
+        Err(err) => return Ok(Err(authorize_error(state, err)?)),
+    };
+    let client = client.ok_or_else(|| ServerError::Internal("validated request without client".into()))?;
+    let pushed = state.request_seals().is_pushed(params, unix_now());
+    let required = state.settings().require_pushed_authorization_requests;
+    if let Err(err) = ensure_pushed(required, &client, &request, pushed) {
+        return Ok(Err(authorize_error(state, err)?));
+    }
+    Ok(Ok(Pending { client, request, encoded: params.encode(), pushed }))
+}
+
+/// An error page, or the error sent back to the client, as the core decided.
+fn authorize_error(state: &AppState, err: AuthorizeError) -> Result<Response, ServerError> {
+    match err {
+        AuthorizeError::Page(err) => Ok(state.pages().error(&err)),
+        AuthorizeError::Redirect { redirect_uri, error, state: client_state } => redirect_to_client(
+            state,
+            redirect_uri.as_str(),
+            &[("error", error.code.as_str()), ("error_description", &error.description)],
+            client_state.as_deref(),
+        ),
     }
 }
 
@@ -122,6 +142,7 @@ async fn authorize(
         return consent_page(state, headers, &pending, &user).await;
     }
     let scope = pending.request.scope.clone();
+    state.client_used(&pending.client);
     issue_code_and_redirect(state, &pending.request, &user, scope, session.auth_time).await
 }
 
@@ -141,6 +162,8 @@ pub(super) async fn signed_in_user(
 #[derive(Serialize)]
 struct LoginContext<'a> {
     client_name: Option<&'a str>,
+    /// The host of a metadata-document client's URL (its only proven identity).
+    client_host: Option<String>,
     org_url: Option<&'a str>,
     csrf: String,
     request: &'a str,
@@ -164,6 +187,7 @@ pub(super) fn login_page(
     let (csrf, set_cookie) = csrf_token(headers, state.settings().secure_cookies)?;
     let context = LoginContext {
         client_name: pending.map(|pending| pending.client.name.as_str()),
+        client_host: pending.and_then(|pending| metadata_document_host(&pending.client)),
         org_url: pending.and_then(|pending| pending.client.org_url.as_deref()),
         csrf,
         request: pending.map_or("", |pending| pending.encoded.as_str()),
@@ -185,11 +209,16 @@ struct ScopeChoice {
 #[derive(Serialize)]
 struct ConsentContext<'a> {
     client_name: &'a str,
+    /// The host of a metadata-document client's URL, shown prominently: the
+    /// name is the client's own claim, the host is who serves it (§8.5).
+    client_host: Option<String>,
     org_url: Option<&'a str>,
     username: &'a str,
     csrf: String,
     request: &'a str,
     scopes: Vec<ScopeChoice>,
+    /// RFC 8707: the services the token will reach, when the request named them.
+    resources: Vec<&'a str>,
 }
 
 pub(super) async fn consent_page(
@@ -215,13 +244,23 @@ pub(super) async fn consent_page(
     let (csrf, set_cookie) = csrf_token(headers, state.settings().secure_cookies)?;
     let context = ConsentContext {
         client_name: &pending.client.name,
+        client_host: metadata_document_host(&pending.client),
         org_url: pending.client.org_url.as_deref(),
         username: user.username.as_str(),
         csrf,
         request: &pending.encoded,
         scopes,
+        resources: pending.request.resources.iter().map(|resource| resource.as_str()).collect(),
     };
     Ok(with_cookie(state.pages().render("consent.html", StatusCode::OK, context), set_cookie))
+}
+
+/// The host of a client known by its metadata document (its id is the URL).
+fn metadata_document_host(client: &Client) -> Option<String> {
+    if !ClientIdUrl::is_candidate(&client.client_id) {
+        return None;
+    }
+    ClientIdUrl::parse(&client.client_id, true).ok().map(|url| url.host().to_owned())
 }
 
 /// Issues a code for `scope` and sends the browser back to the client with it.

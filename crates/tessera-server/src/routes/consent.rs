@@ -89,5 +89,6 @@ pub(super) async fn consent(
         .ip(peer)
         .detail("scope", approved.to_string());
     state.audit().record(entry).await;
+    state.client_used(&pending.client);
     issue_code_and_redirect(&state, &pending.request, &user, approved, session.auth_time).await
 }

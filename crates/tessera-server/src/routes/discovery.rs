@@ -24,7 +24,7 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         AuthMethod::PrivateKeyJwt.as_str(),
     ];
     let assertion_algs = verified_algorithm_names();
-    Ok(Json(json!({
+    let mut metadata = json!({
         "issuer": state.issuer(),
         "authorization_endpoint": state.endpoint("/authorize"),
         "token_endpoint": state.endpoint("/token"),
@@ -58,7 +58,7 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
         ],
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "pushed_authorization_request_endpoint": state.endpoint("/par"),
-        "require_pushed_authorization_requests": false,
+        "require_pushed_authorization_requests": state.settings().require_pushed_authorization_requests,
         "dpop_signing_alg_values_supported":
             verified_algorithm_names(),
         "registration_endpoint": state.endpoint("/register"),
@@ -70,7 +70,12 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
             "name", "preferred_username", "email", "email_verified",
         ],
-    })))
+    });
+    // draft-ietf-oauth-client-id-metadata-document §6, only when such clients are accepted.
+    if state.settings().client_id_metadata_documents.is_some() {
+        metadata["client_id_metadata_document_supported"] = json!(true);
+    }
+    Ok(Json(metadata))
 }
 
 pub(super) async fn jwks(State(state): State<AppState>) -> Response {

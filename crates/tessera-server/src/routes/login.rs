@@ -74,12 +74,16 @@ pub(super) async fn login(
 
     // Resume the request (it must not ask for a login again), or go to the account page.
     let target = match &resume {
-        Some((params, _)) => {
-            let resumed = params.with_value_filtered("prompt", |prompt| {
+        Some((params, pending)) => {
+            let mut resumed = params.with_value_filtered("prompt", |prompt| {
                 let kept: Vec<&str> =
                     prompt.split(' ').filter(|value| !matches!(*value, "login" | "select_account")).collect();
                 kept.join(" ")
             });
+            // The server changed a pushed request's parameters, so it seals them again.
+            if pending.pushed {
+                resumed = state.request_seals().seal_pushed(&resumed, now);
+            }
             format!("/authorize?{}", resumed.encode())
         }
         None => ACCOUNT_PAGE.to_owned(),

@@ -2,8 +2,10 @@
 //! initial access token, and client configuration management (RFC 7592) at
 //! `/register/{client_id}`, behind the client's registration access token.
 //!
-//! The metadata rules are the core's (`register_client`); this module only
-//! translates RFC 7591 JSON to and from them.
+//! The metadata rules are the core's (`register_client`, and the redirect
+//! host allow-list of `dynamic_registration`, which applies here and not to
+//! clients an administrator creates); this module only translates RFC 7591
+//! JSON to and from them.
 
 use axum::Json;
 use axum::extract::{Path, Request, State};
@@ -41,6 +43,10 @@ struct ClientMetadata {
     /// The client's public keys (JWK Set) for private_key_jwt.
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: every token request carries a DPoP proof.
+    dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: authorization requests only through the PAR endpoint.
+    require_pushed_authorization_requests: bool,
     /// RFC 7592 §2.2: an update names the client, and may repeat its secret.
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -72,6 +78,10 @@ impl ClientMetadata {
             access_token_lifetime: None,
             jwks: self.jwks,
             jwks_uri: self.jwks_uri,
+            // Set by the handlers from `[outbound] allow_http`, never by the client.
+            allow_http_jwks_uri: false,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
         })
     }
 }
@@ -88,7 +98,11 @@ pub(super) async fn register(
         return Err(ErrorCode::InvalidToken.with("a valid initial access token is required").into());
     }
     let metadata = metadata_body(request).await?;
-    let registration = metadata.into_registration()?;
+    let registration = ClientRegistration {
+        allow_http_jwks_uri: state.settings().outbound.allow_http,
+        ..metadata.into_registration()?
+    };
+    state.settings().registration.allowed_redirect_hosts.check_registration(&registration)?;
     let registered = registry::create_dynamic_client(state.store(), registration, unix_now()).await?;
     let client = &registered.created.client;
     tracing::info!(client_id = %client.client_id, "client registered dynamically");
@@ -131,8 +145,12 @@ pub(super) async fn update(
             .with("`client_secret` does not match the client's secret")
             .into());
     }
-    let updated =
-        registry::update_dynamic_client(state.store(), &client, metadata.into_registration()?).await?;
+    let registration = ClientRegistration {
+        allow_http_jwks_uri: state.settings().outbound.allow_http,
+        ..metadata.into_registration()?
+    };
+    state.settings().registration.allowed_redirect_hosts.check_registration(&registration)?;
+    let updated = registry::update_dynamic_client(state.store(), &client, registration).await?;
     state.client_changed();
     Ok(no_store(Json(metadata_response(&state, &updated))))
 }
@@ -199,6 +217,8 @@ fn metadata_response(state: &AppState, client: &Client) -> Value {
         "response_types": response_types,
         "token_endpoint_auth_method": client.auth_method.as_str(),
         "scope": view.scopes.join(" "),
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "registration_client_uri": state.endpoint(&format!("/register/{}", client.client_id)),
     });
     if let Some(client_uri) = view.org_url {

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tessera_core::client::{Client, GrantType};
 use tessera_core::client_auth::presented_credentials;
@@ -90,22 +90,20 @@ pub(crate) struct IssuedTokens {
     pub(crate) issued_token_type: Option<&'static str>,
 }
 
-pub(super) async fn token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: OAuthForm,
-) -> Result<Response, ServerError> {
-    let issued = issue_with(&state, &form, proof_header(&headers)).await?;
-    let body = TokenResponse {
-        access_token: issued.access_token,
-        token_type: issued.token_type,
-        expires_in: issued.expires_in,
-        scope: issued.scope,
-        refresh_token: issued.refresh_token,
-        id_token: issued.id_token,
-        issued_token_type: issued.issued_token_type,
+pub(super) async fn token(State(state): State<AppState>, headers: HeaderMap, form: OAuthForm) -> Response {
+    let response = match issue_with(&state, &form, proof_header(&headers)).await {
+        Ok(issued) => no_store(Json(TokenResponse {
+            access_token: issued.access_token,
+            token_type: issued.token_type,
+            expires_in: issued.expires_in,
+            scope: issued.scope,
+            refresh_token: issued.refresh_token,
+            id_token: issued.id_token,
+            issued_token_type: issued.issued_token_type,
+        })),
+        Err(err) => err.into_response(),
     };
-    Ok(no_store(Json(body)))
+    crate::dpop::with_nonce(&state, response)
 }
 
 /// The token endpoint's whole decision for a standard request: authenticate
@@ -179,6 +177,7 @@ async fn decide(
         Some(proof) => Some(check_proof(state, &proof, "POST", &state.endpoint("/token"), None).await?.jkt),
         None => None,
     };
+    dpop::ensure_proof_if_required(&client, jkt.as_deref())?;
     let grant_type = request.grant_type();
     let mut issued = match request {
         TokenRequest::ClientCredentials(request) => Issued {
@@ -233,6 +232,8 @@ async fn redeem_code(
     };
     let grant =
         exchange_code(state.policy(), client, request, &code, now, will_issue.access_token_jti.clone())?;
+    // RFC 9449 §10: a code bound by dpop_jkt is spent, but issues nothing, without its key.
+    dpop::ensure_code_binding(code.dpop_jkt.as_deref(), jkt)?;
     ensure_user_active(state, &code.user_id).await.map_err(|_| invalid_code())?;
     let refresh = match issues_refresh_token(client, &grant.scope) {
         true => {
@@ -243,6 +244,8 @@ async fn redeem_code(
                 user_id: code.user_id.clone(),
                 scope: grant.scope.clone(),
                 auth_time: code.auth_time,
+                // What the code was granted, whatever this first token narrowed to.
+                resources: code.resources.clone(),
             };
             let record = RefreshTokenRecord::first(&state.refresh_tokens().policy, &token, family, now)
                 .bound_to(jkt.filter(|_| binds_refresh_token(client)).map(str::to_owned));
@@ -347,7 +350,7 @@ async fn ensure_user_active(state: &AppState, user_id: &str) -> Result<(), Serve
 }
 
 fn sign(state: &AppState, grant_type: GrantType, issued: Issued) -> Result<IssuedTokens, ServerError> {
-    let signer = state.keys().access_token_signer.clone();
+    let signer = state.keys().access_token_signer_for(issued.grant.algorithm).clone();
     let access_token = match state.settings().dialects.has(Dialect::Myp) {
         // IdentityServer style, which MYP integrations parse: `scope` as an array.
         true => {

@@ -21,12 +21,13 @@ pub(super) async fn userinfo(
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
     // RFC 9449 §7.1: `Authorization: DPoP <token>` with a proof; its errors
-    // are answered with a DPoP challenge.
+    // are answered with a DPoP challenge, and §9: a nonce for the next proof.
     if let Some(token) = dpop_token(&headers) {
-        return match with_dpop(&state, &method, &headers, &token).await {
-            Ok(response) => Ok(response),
-            Err(err) => Ok(crate::dpop::resource_error(err)),
+        let response = match with_dpop(&state, &method, &headers, &token).await {
+            Ok(response) => response,
+            Err(err) => crate::dpop::resource_error(err),
         };
+        return Ok(crate::dpop::with_nonce(&state, response));
     }
     let token = bearer_token(&headers)?;
     answer(&state, &token, false).await

@@ -821,3 +821,44 @@ async fn the_audit_trail_shows_changes_and_never_a_secret() {
         api.admin(Method::GET, &format!("/admin/api/audit?before_id={newest}"), None, StatusCode::OK).await;
     assert_eq!(older["events"][0]["action"], "client.secret_rotated");
 }
+
+#[tokio::test]
+async fn dpop_and_par_requirements_are_set_shown_and_documented() {
+    let api = Api::spawn().await;
+    api.scope("invoices.read").await;
+    let mut strict = machine_client(&["invoices.read"]);
+    strict["dpop_bound_access_tokens"] = json!(true);
+    strict["require_pushed_authorization_requests"] = json!(true);
+    let created = api.admin(Method::POST, "/admin/api/clients", Some(strict), StatusCode::CREATED).await;
+    let client = &created["client"];
+    assert_eq!(client["dpop_bound_access_tokens"], true);
+    assert_eq!(client["require_pushed_authorization_requests"], true);
+    let client_id = client["client_id"].as_str().expect("client_id").to_owned();
+    let secret = created["client_secret"].as_str().expect("secret").to_owned();
+    let refused =
+        api.app.post_with_basic("/token", &client_id, &secret, &[("grant_type", "client_credentials")]).await;
+    expect_error(refused, StatusCode::BAD_REQUEST, "invalid_dpop_proof").await;
+
+    let path = format!("/admin/api/clients/{client_id}");
+    let relaxed =
+        api.admin(Method::PUT, &path, Some(machine_client(&["invoices.read"])), StatusCode::OK).await;
+    assert_eq!(relaxed["dpop_bound_access_tokens"], false, "omitted is false");
+    assert_eq!(relaxed["require_pushed_authorization_requests"], false);
+    api.app.access_token(&client_id, &secret).await;
+
+    // A developer may set them on their own client: they only restrict it.
+    let (_, developer_token) = user_with_token(&api.app, "dev", Role::Developer).await;
+    let mut own = machine_client(&["invoices.read"]);
+    own["dpop_bound_access_tokens"] = json!(true);
+    let response = api.send(Method::POST, "/admin/api/clients", &developer_token, Some(own)).await;
+    let own = json_with_status(response, StatusCode::CREATED, "developer's client").await;
+    assert_eq!(own["client"]["dpop_bound_access_tokens"], true);
+
+    let document = api.app.get_json("/admin/api/openapi.json").await;
+    for schema in ["Application", "ApplicationInput"] {
+        let properties = &document["components"]["schemas"][schema]["properties"];
+        for field in ["dpop_bound_access_tokens", "require_pushed_authorization_requests"] {
+            assert_eq!(properties[field]["type"], "boolean", "{schema}.{field}");
+        }
+    }
+}

@@ -12,17 +12,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tessera_server::limits::Rate;
 use tessera_server::registry;
-use tessera_testkit::{TestApp, form_body};
+use tessera_testkit::TestApp;
 
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+use crate::document_server::{Answer, DocumentServer};
 
-enum Key {
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+pub(crate) enum Key {
     Es256(EcdsaKeyPair),
     Rsa(RsaKeyPair),
 }
 
 impl Key {
-    fn es256() -> Key {
+    pub(crate) fn es256() -> Key {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
             .expect("P-256 key");
         Key::Es256(
@@ -35,7 +37,7 @@ impl Key {
     }
 
     /// The public JWK, with `kid`.
-    fn jwk(&self, kid: &str) -> Value {
+    pub(crate) fn jwk(&self, kid: &str) -> Value {
         match self {
             Key::Es256(pair) => {
                 let point = pair.public_key().as_ref();
@@ -74,7 +76,7 @@ fn signing_input(header: &Value, claims: &Value) -> String {
     format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()))
 }
 
-fn signed(key: &Key, header: &Value, claims: &Value) -> String {
+pub(crate) fn signed(key: &Key, header: &Value, claims: &Value) -> String {
     let alg = header["alg"].as_str().expect("alg");
     compact(header, claims, &key.sign(alg, signing_input(header, claims).as_bytes()))
 }
@@ -116,19 +118,8 @@ async fn register_keyed(app: &TestApp, token: &str, jwks: Value) -> String {
     body["client_id"].as_str().expect("client_id").to_owned()
 }
 
-async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_body(form))
-        .send()
-        .await
-        .expect("request sent")
-}
-
 async fn token_with(app: &TestApp, assertion: &str) -> reqwest::Response {
-    post(
-        app,
+    app.post_form(
         "/token",
         &[
             ("grant_type", "client_credentials"),
@@ -165,17 +156,17 @@ async fn es256_assertion_gets_a_token_once() {
     let mut with_issuer = claims(&app, &client_id, "a-2");
     with_issuer["aud"] = json!([app.base_url]);
     let assertion = signed(&key, &json!({"alg": "ES256"}), &with_issuer);
-    let response = post(
-        &app,
-        "/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &assertion),
-        ],
-    )
-    .await;
+    let response = app
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client_id),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 200);
 }
 
@@ -234,28 +225,28 @@ async fn bad_assertions_are_invalid_client() {
 
     // A body client_id naming another client, and a secret beside the assertion.
     let valid = signed(&key, &es256, &claims(&app, &client_id, "c-8"));
-    let response = post(
-        &app,
-        "/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", "someone-else"),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &valid),
-        ],
-    )
-    .await;
+    let response = app
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "someone-else"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &valid),
+            ],
+        )
+        .await;
     expect_invalid_client(response, "client_id differs").await;
-    let response = post(
-        &app,
-        "/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_assertion_type", "urn:other"),
-            ("client_assertion", &valid),
-        ],
-    )
-    .await;
+    let response = app
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", "urn:other"),
+                ("client_assertion", &valid),
+            ],
+        )
+        .await;
     expect_invalid_client(response, "unknown assertion type").await;
 
     // None of the refusals spent the valid assertion.
@@ -285,7 +276,13 @@ async fn registration_refuses_private_keys_and_unsupported_methods() {
         ("private key members", with("jwks", json!({"keys": [private]}))),
         ("no keys", base.clone()),
         ("symmetric key", with("jwks", json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}))),
-        ("jwks_uri (not fetched yet)", with("jwks_uri", json!("https://client.example.com/jwks.json"))),
+        ("an http jwks_uri", with("jwks_uri", json!("http://client.example.com/jwks.json"))),
+        ("a relative jwks_uri", with("jwks_uri", json!("/jwks.json"))),
+        ("both jwks and jwks_uri", {
+            let mut both = with("jwks", json!({"keys": [Key::es256().jwk("k1")]}));
+            both["jwks_uri"] = json!("https://client.example.com/jwks.json");
+            both
+        }),
         ("client_secret_jwt", secret_jwt),
     ] {
         let response = register(&app, &token, &metadata).await;
@@ -315,54 +312,58 @@ async fn private_key_jwt_works_at_introspection_and_revocation() {
         signed(&key, &header, &claims)
     };
     let introspection_assertion = authenticated("i-1", &app.url("/introspect"));
-    let response = post(
-        &app,
-        "/introspect",
-        &[
-            ("token", &access_token),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &introspection_assertion),
-        ],
-    )
-    .await;
+    let response = app
+        .post_form(
+            "/introspect",
+            &[
+                ("token", &access_token),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &introspection_assertion),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.expect("json");
     assert_eq!(answer["active"], true);
     assert_eq!(answer["client_id"], client_id.as_str());
 
     let revocation_assertion = authenticated("v-1", &app.url("/revoke"));
-    let response = post(
-        &app,
-        "/revoke",
-        &[
-            ("token", &access_token),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &revocation_assertion),
-        ],
-    )
-    .await;
+    let response = app
+        .post_form(
+            "/revoke",
+            &[
+                ("token", &access_token),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &revocation_assertion),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 200);
 
     let again = authenticated("i-2", &app.base_url);
-    let response = post(
-        &app,
-        "/introspect",
-        &[("token", &access_token), ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", &again)],
-    )
-    .await;
+    let response = app
+        .post_form(
+            "/introspect",
+            &[
+                ("token", &access_token),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &again),
+            ],
+        )
+        .await;
     let answer: Value = response.json().await.expect("json");
     assert_eq!(answer["active"], false, "revoked");
 
-    let replayed = post(
-        &app,
-        "/introspect",
-        &[
-            ("token", &access_token),
-            ("client_assertion_type", ASSERTION_TYPE),
-            ("client_assertion", &introspection_assertion),
-        ],
-    )
-    .await;
+    let replayed = app
+        .post_form(
+            "/introspect",
+            &[
+                ("token", &access_token),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &introspection_assertion),
+            ],
+        )
+        .await;
     expect_invalid_client(replayed, "replay at introspection").await;
 }
 
@@ -383,4 +384,166 @@ async fn discovery_lists_private_key_jwt() {
         metadata["token_endpoint_auth_signing_alg_values_supported"],
         json!(["ES256", "RS256", "PS256"])
     );
+}
+
+/// A server that may fetch from the local document server (http, loopback).
+async fn app_fetching_locally() -> (TestApp, String, DocumentServer) {
+    let app = TestApp::spawn_with(|config| {
+        config.limits.register_per_ip = Rate::Off;
+        config.outbound.allow_http = true;
+        config.outbound.allow_private_addresses = true;
+    })
+    .await;
+    app.add_scope("contact.read").await;
+    let token = registry::create_registration_token(app.store(), None, now()).await.expect("token");
+    (app, token, DocumentServer::start().await)
+}
+
+/// Registers a private_key_jwt client whose keys are at `jwks_uri`; returns its id.
+async fn register_with_jwks_uri(app: &TestApp, token: &str, jwks_uri: &str) -> String {
+    let response = register(
+        app,
+        token,
+        &json!({"client_name": "Rotating", "grant_types": ["client_credentials"], "scope": "contact.read",
+                "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks_uri}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["jwks_uri"], jwks_uri, "{body}");
+    assert!(body.get("jwks").is_none() && body.get("client_secret").is_none(), "{body}");
+    body["client_id"].as_str().expect("client_id").to_owned()
+}
+
+#[tokio::test]
+async fn a_jwks_uri_client_authenticates_with_the_keys_fetched_once() {
+    let (app, token, documents) = app_fetching_locally().await;
+    let key = Key::es256();
+    documents.serve_json("/jwks.json", &json!({"keys": [key.jwk("k1")]}));
+    let client_id = register_with_jwks_uri(&app, &token, &documents.url("/jwks.json")).await;
+    assert_eq!(documents.hits("/jwks.json"), 0, "registration does not fetch");
+
+    for (jti, header) in [("u-1", json!({"alg": "ES256", "kid": "k1"})), ("u-2", json!({"alg": "ES256"}))] {
+        let assertion = signed(&key, &header, &claims(&app, &client_id, jti));
+        let response = token_with(&app, &assertion).await;
+        assert_eq!(response.status(), 200, "{jti}");
+    }
+    assert_eq!(documents.hits("/jwks.json"), 1, "the second authentication used the cached set");
+
+    // Introspection authenticates the same way, from the same cache.
+    let access_token = {
+        let assertion = signed(&key, &json!({"alg": "ES256", "kid": "k1"}), &claims(&app, &client_id, "u-3"));
+        let body: Value = token_with(&app, &assertion).await.json().await.expect("json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    };
+    let mut introspection = claims(&app, &client_id, "u-4");
+    introspection["aud"] = json!(app.url("/introspect"));
+    let response = app
+        .post_form(
+            "/introspect",
+            &[
+                ("token", &access_token),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &signed(&key, &json!({"alg": "ES256", "kid": "k1"}), &introspection)),
+            ],
+        )
+        .await;
+    assert_eq!(response.json::<Value>().await.expect("json")["active"], true);
+    assert_eq!(documents.hits("/jwks.json"), 1);
+
+    // A key that is not in the published set still fails, whatever it signs.
+    let stranger = Key::es256();
+    let forged = signed(&stranger, &json!({"alg": "ES256", "kid": "k1"}), &claims(&app, &client_id, "u-5"));
+    expect_invalid_client(token_with(&app, &forged).await, "a key the client did not publish").await;
+}
+
+#[tokio::test]
+async fn a_key_rotation_at_the_jwks_uri_is_picked_up_on_an_unknown_kid() {
+    let (app, token, documents) = app_fetching_locally().await;
+    let old_key = Key::es256();
+    documents.serve_json("/jwks.json", &json!({"keys": [old_key.jwk("2024")]}));
+    let client_id = register_with_jwks_uri(&app, &token, &documents.url("/jwks.json")).await;
+    let old = signed(&old_key, &json!({"alg": "ES256", "kid": "2024"}), &claims(&app, &client_id, "r-1"));
+    assert_eq!(token_with(&app, &old).await.status(), 200);
+    assert_eq!(documents.hits("/jwks.json"), 1);
+
+    // The client rotates: a new key under a new kid, the old one withdrawn.
+    let new_key = Key::rsa();
+    documents.serve_json("/jwks.json", &json!({"keys": [new_key.jwk("2025")]}));
+    let new = signed(&new_key, &json!({"alg": "PS256", "kid": "2025"}), &claims(&app, &client_id, "r-2"));
+    assert_eq!(token_with(&app, &new).await.status(), 200, "the unknown kid made the set be fetched again");
+    assert_eq!(documents.hits("/jwks.json"), 2);
+    let stale = signed(&old_key, &json!({"alg": "ES256", "kid": "2024"}), &claims(&app, &client_id, "r-3"));
+    expect_invalid_client(token_with(&app, &stale).await, "the withdrawn key").await;
+
+    // Unknown kids right after do not make the server fetch again.
+    for (index, kid) in ["2026", "2027", "2028"].iter().enumerate() {
+        let attempt = signed(
+            &new_key,
+            &json!({"alg": "PS256", "kid": kid}),
+            &claims(&app, &client_id, &format!("r-x{index}")),
+        );
+        expect_invalid_client(token_with(&app, &attempt).await, "an unknown kid within a minute").await;
+    }
+    assert_eq!(documents.hits("/jwks.json"), 2, "at most one refetch per minute");
+    let again = signed(&new_key, &json!({"alg": "PS256", "kid": "2025"}), &claims(&app, &client_id, "r-4"));
+    assert_eq!(token_with(&app, &again).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_jwks_uri_that_fails_is_invalid_client() {
+    let (app, token, documents) = app_fetching_locally().await;
+    let key = Key::es256();
+    let cases: Vec<(&str, Answer, &str)> = vec![
+        ("/down.json", Answer::status(503), "the answer was HTTP 503, not 200"),
+        ("/html.json", Answer::typed("text/html", "<html>"), "Content-Type `text/html` is not JSON"),
+        (
+            "/private.json",
+            Answer::json(&json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]})),
+            "private key member `k`",
+        ),
+        ("/empty.json", Answer::json(&json!({"keys": []})), "no usable signing key"),
+        (
+            "/moved.json",
+            Answer::redirect("https://elsewhere.example.com/jwks.json"),
+            "redirects are not followed",
+        ),
+    ];
+    for (path, answer, why) in cases {
+        documents.serve(path, answer);
+        let client_id = register_with_jwks_uri(&app, &token, &documents.url(path)).await;
+        for attempt in ["f-1", "f-2"] {
+            let assertion =
+                signed(&key, &json!({"alg": "ES256", "kid": "k1"}), &claims(&app, &client_id, attempt));
+            let response = token_with(&app, &assertion).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json");
+            assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{path}: {body}");
+            let description = body["error_description"].as_str().expect("description");
+            assert!(description.contains("jwks_uri") && description.contains(why), "{path}: {description}");
+        }
+        assert_eq!(documents.hits(path), 1, "{path}: the failure was remembered, not fetched again");
+    }
+}
+
+#[tokio::test]
+async fn a_jwks_uri_on_a_private_address_is_refused_with_the_default_settings() {
+    let app = TestApp::spawn_with(|config| config.limits.register_per_ip = Rate::Off).await;
+    app.add_scope("contact.read").await;
+    let token = registry::create_registration_token(app.store(), None, now()).await.expect("token");
+    let documents = DocumentServer::start().await;
+    let key = Key::es256();
+    documents.serve_json("/jwks.json", &json!({"keys": [key.jwk("k1")]}));
+    // https on loopback registers (it is a URL), but is never fetched.
+    let https_loopback = documents.url("/jwks.json").replace("http://", "https://");
+    let client_id = register_with_jwks_uri(&app, &token, &https_loopback).await;
+    let assertion = signed(&key, &json!({"alg": "ES256", "kid": "k1"}), &claims(&app, &client_id, "p-1"));
+    let response = token_with(&app, &assertion).await;
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"].as_str().is_some_and(|d| d.contains("127.0.0.1 is not a public address")),
+        "{body}"
+    );
+    assert_eq!(documents.hits("/jwks.json"), 0);
 }

@@ -240,3 +240,54 @@ async fn a_password_reset_ends_the_users_sessions() {
     let after = browser.get(app.url("/admin/apps")).send().await.expect("get");
     assert_eq!(after.status(), StatusCode::SEE_OTHER, "the session opened with the old password has ended");
 }
+
+#[tokio::test]
+async fn the_application_form_sets_the_dpop_and_par_requirements() {
+    let app = TestApp::spawn().await;
+    app.add_scope("contact.read").await;
+    app.add_user_with_role("root", PASSWORD, Role::Admin).await;
+    let (browser, csrf) = sign_in(&app, "root").await;
+    let form =
+        browser.get(app.url("/admin/apps/new")).send().await.expect("form").text().await.expect("html");
+    for checkbox in ["dpop_bound_access_tokens", "require_pushed_authorization_requests"] {
+        assert!(form.contains(&format!("name=\"{checkbox}\"")), "{checkbox}");
+    }
+
+    let created = post_form(
+        &browser,
+        app.url("/admin/apps"),
+        &[
+            ("csrf", &csrf),
+            ("name", "Strict"),
+            ("scope", "contact.read"),
+            ("dpop_bound_access_tokens", "on"),
+            ("require_pushed_authorization_requests", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let location = created.headers()[LOCATION].to_str().expect("ascii").to_owned();
+    let id = location.trim_start_matches("/admin/apps/").trim_end_matches("?notice=created").to_owned();
+    let client = app.store().find_client(&id).await.expect("find").expect("exists");
+    assert!(client.dpop_bound_access_tokens && client.require_pushed_authorization_requests);
+    let page = browser.get(app.url(&format!("/admin/apps/{id}"))).send().await.expect("page");
+    let page = page.text().await.expect("html");
+    assert!(page.contains("required on every token request"), "the application page says so");
+    let edit = browser.get(app.url(&format!("/admin/apps/{id}/edit"))).send().await.expect("edit");
+    let edit = edit.text().await.expect("html");
+    for checkbox in ["dpop_bound_access_tokens", "require_pushed_authorization_requests"] {
+        assert!(edit.contains(&format!("name=\"{checkbox}\" value=\"on\" checked>")), "{checkbox} ticked");
+        assert!(!form.contains(&format!("name=\"{checkbox}\" value=\"on\" checked>")), "{checkbox} unticked");
+    }
+
+    // Unticked on edit: off again.
+    let updated = post_form(
+        &browser,
+        app.url(&format!("/admin/apps/{id}")),
+        &[("csrf", &csrf), ("name", "Strict"), ("scope", "contact.read")],
+    )
+    .await;
+    assert_eq!(updated.status(), StatusCode::SEE_OTHER);
+    let client = app.store().find_client(&id).await.expect("find").expect("exists");
+    assert!(!client.dpop_bound_access_tokens && !client.require_pushed_authorization_requests);
+}

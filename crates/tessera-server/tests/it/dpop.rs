@@ -1,6 +1,7 @@
 //! DPoP (RFC 9449): proofs built by hand in the test with keys generated here,
 //! against a real server: binding at the token endpoint, refused proofs,
-//! replay, bound refresh tokens of public clients, and userinfo.
+//! replay, bound refresh tokens of public clients, userinfo, clients that must
+//! use DPoP, codes bound by `dpop_jkt`, and server nonces.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use tessera_core::registration::ClientRegistration;
 use tessera_testkit::{TestApp, form_body};
 
-use crate::code_flow::{Flow, REDIRECT, flow, query, sign_in_and_approve};
+use crate::code_flow::{Flow, PASSWORD, REDIRECT, flow, html, location, query, submit_consent, submit_login};
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -31,10 +32,10 @@ fn fresh_jti() -> String {
 }
 
 /// A client's DPoP key: a P-256 key pair.
-struct DpopKey(EcdsaKeyPair);
+pub(crate) struct DpopKey(EcdsaKeyPair);
 
 impl DpopKey {
-    fn new() -> DpopKey {
+    pub(crate) fn new() -> DpopKey {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
             .expect("P-256 key");
         DpopKey(
@@ -48,7 +49,7 @@ impl DpopKey {
     }
 
     /// RFC 7638, computed here independently of the server.
-    fn thumbprint(&self) -> String {
+    pub(crate) fn thumbprint(&self) -> String {
         let jwk = self.jwk();
         let canonical = format!(
             r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
@@ -69,8 +70,15 @@ impl DpopKey {
     }
 
     /// A fresh proof for `htm` `htu`, with `ath` for `access_token` if given.
-    fn proof(&self, htm: &str, htu: &str, access_token: Option<&str>) -> String {
+    pub(crate) fn proof(&self, htm: &str, htu: &str, access_token: Option<&str>) -> String {
         self.sign(&self.header(), &claims(htm, htu, access_token))
+    }
+
+    /// [`DpopKey::proof`] with the server's `nonce` (RFC 9449 §8).
+    fn proof_with_nonce(&self, htm: &str, htu: &str, access_token: Option<&str>, nonce: &str) -> String {
+        let mut claims = claims(htm, htu, access_token);
+        claims["nonce"] = Value::from(nonce);
+        self.sign(&self.header(), &claims)
     }
 }
 
@@ -220,7 +228,12 @@ async fn malformed_or_mismatched_proofs_are_refused() {
 
 /// A public client of the code flow (PKCE, no secret), on the flow's server.
 async fn public_flow() -> Flow {
-    let base = flow().await;
+    public_flow_with(|_| {}).await
+}
+
+/// [`public_flow`] on a server configured by `configure`.
+async fn public_flow_with(configure: impl FnOnce(&mut tessera_server::Config)) -> Flow {
+    let base = crate::code_flow::flow_with(configure).await;
     let public = base
         .app
         .register(ClientRegistration {
@@ -249,8 +262,32 @@ async fn public_token_request(flow: &Flow, form: &[(&str, &str)], proof: Option<
     request.send().await.expect("token request")
 }
 
-/// Authorizes `scopes` for the public client and redeems the code with a proof of `key`.
-async fn public_tokens(flow: &Flow, key: &DpopKey, scopes: &[&str]) -> Value {
+/// Signs in at `url` (an authorization request) and approves `keep`, unless
+/// the user's consent is remembered from an earlier round; returns where the
+/// browser is sent back to.
+pub(crate) async fn sign_in_and_approve_if_asked(
+    flow: &Flow,
+    browser: &reqwest::Client,
+    url: &url::Url,
+    keep: &[&str],
+) -> url::Url {
+    let login = browser.get(url.as_str()).send().await.expect("authorize");
+    assert_eq!(login.status(), StatusCode::OK, "the login page");
+    let login = html(login).await;
+    let after_login = submit_login(&flow.app, browser, &login, PASSWORD).await;
+    assert_eq!(after_login.status(), StatusCode::SEE_OTHER);
+    let resumed = browser.get(flow.app.url(&location(&after_login))).send().await.expect("resume");
+    let approved = match resumed.status() {
+        StatusCode::SEE_OTHER => resumed,
+        _ => submit_consent(&flow.app, browser, &html(resumed).await, "allow", keep).await,
+    };
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+    url::Url::parse(&location(&approved)).expect("redirect to the client")
+}
+
+/// Signs in and approves `scopes` for the public client, with `extra`
+/// authorization request parameters; returns the code and its PKCE verifier.
+async fn public_code(flow: &Flow, scopes: &[&str], extra: &[(&str, &str)]) -> (String, String) {
     let verifier = format!("verifier-{}-with-enough-characters-for-pkce", fresh_jti());
     let challenge = b64(digest(&SHA256, verifier.as_bytes()));
     let mut url = url::Url::parse(&flow.app.url("/authorize")).expect("url");
@@ -261,18 +298,30 @@ async fn public_tokens(flow: &Flow, key: &DpopKey, scopes: &[&str]) -> Value {
         .append_pair("scope", &scopes.join(" "))
         .append_pair("state", "s1")
         .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+        .append_pair("code_challenge_method", "S256")
+        .extend_pairs(extra);
     let browser = flow.app.browser();
-    let back = sign_in_and_approve(flow, &browser, &url, scopes).await;
+    let back = sign_in_and_approve_if_asked(flow, &browser, &url, scopes).await;
     let code = query(&back, "code").unwrap_or_else(|| panic!("a code in {back}"));
+    (code, verifier)
+}
+
+/// Redeems the public client's `code`, with `proof` as its DPoP header.
+async fn redeem_public(flow: &Flow, code: &str, verifier: &str, proof: Option<String>) -> Response {
     let form = [
         ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
+        ("code", code),
         ("redirect_uri", REDIRECT),
-        ("code_verifier", verifier.as_str()),
+        ("code_verifier", verifier),
     ];
-    let response =
-        public_token_request(flow, &form, Some(key.proof("POST", &flow.app.url("/token"), None))).await;
+    public_token_request(flow, &form, proof).await
+}
+
+/// Authorizes `scopes` for the public client and redeems the code with a proof of `key`.
+async fn public_tokens(flow: &Flow, key: &DpopKey, scopes: &[&str]) -> Value {
+    let (code, verifier) = public_code(flow, scopes, &[]).await;
+    let proof = key.proof("POST", &flow.app.url("/token"), None);
+    let response = redeem_public(flow, &code, &verifier, Some(proof)).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("token json")
 }
@@ -420,4 +469,204 @@ async fn discovery_lists_the_proof_algorithms() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_client_registered_for_dpop_gets_no_token_without_a_proof() {
+    let app = TestApp::spawn().await;
+    app.add_scope("contact.read").await;
+    let created = app
+        .register(ClientRegistration {
+            name: "Always bound".into(),
+            scopes: vec!["contact.read".into()],
+            dpop_bound_access_tokens: true,
+            ..ClientRegistration::default()
+        })
+        .await;
+    let (id, secret) = (created.client.client_id, created.client_secret.expect("secret"));
+
+    // RFC 9449 §5.2: without a DPoP header the request is refused.
+    let refused = client_credentials(&app, &id, &secret, None).await;
+    assert_eq!(error_of(refused).await, (StatusCode::BAD_REQUEST, "invalid_dpop_proof".to_owned()));
+
+    let key = DpopKey::new();
+    let response =
+        client_credentials(&app, &id, &secret, Some(&key.proof("POST", &app.url("/token"), None))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(payload(body["access_token"].as_str().expect("at"))["cnf"], json!({"jkt": key.thumbprint()}));
+
+    // A client not registered so still gets a Bearer token without a proof.
+    let (free_id, free_secret) = app.confidential_client(&["contact.read"]).await;
+    let response = client_credentials(&app, &free_id, &free_secret, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn dpop_jkt_binds_the_code_to_one_key() {
+    let flow = public_flow().await;
+    let key = DpopKey::new();
+    let thumbprint = key.thumbprint();
+    let htu = flow.app.url("/token");
+    let bound = [("dpop_jkt", thumbprint.as_str())];
+
+    // Without a proof, or with a proof of another key: invalid_grant, and the code is spent.
+    for (case, proof) in [("no proof", None), ("another key", Some(DpopKey::new().proof("POST", &htu, None)))]
+    {
+        let (code, verifier) = public_code(&flow, &["contact.read"], &bound).await;
+        let response = redeem_public(&flow, &code, &verifier, proof).await;
+        assert_eq!(error_of(response).await, (StatusCode::BAD_REQUEST, "invalid_grant".to_owned()), "{case}");
+        let again = redeem_public(&flow, &code, &verifier, Some(key.proof("POST", &htu, None))).await;
+        assert_eq!(error_of(again).await, (StatusCode::BAD_REQUEST, "invalid_grant".to_owned()), "{case}");
+    }
+
+    // With a proof of the named key: a token bound to it.
+    let (code, verifier) = public_code(&flow, &["contact.read"], &bound).await;
+    let response = redeem_public(&flow, &code, &verifier, Some(key.proof("POST", &htu, None))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(payload(body["access_token"].as_str().expect("at"))["cnf"]["jkt"], thumbprint);
+
+    // A dpop_jkt that is not a thumbprint goes back to the client as invalid_request.
+    let mut url = url::Url::parse(&flow.app.url("/authorize")).expect("url");
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &flow.client_id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("state", "s2")
+        .append_pair(
+            "code_challenge",
+            &b64(digest(&SHA256, b"a-verifier-that-is-long-enough-for-pkce-rules")),
+        )
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("dpop_jkt", "not-a-thumbprint");
+    let response = flow.app.browser().get(url.as_str()).send().await.expect("authorize");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = url::Url::parse(&crate::code_flow::location(&response)).expect("redirect");
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(query(&back, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(query(&back, "state").as_deref(), Some("s2"));
+}
+
+async fn nonce_server() -> TestApp {
+    TestApp::spawn_with(|config| config.require_dpop_nonce = true).await
+}
+
+fn nonce_of(response: &Response) -> String {
+    response
+        .headers()
+        .get("dpop-nonce")
+        .unwrap_or_else(|| panic!("a DPoP-Nonce header on {}", response.status()))
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_server_that_requires_nonces_hands_them_out_and_checks_them() {
+    let app = nonce_server().await;
+    let (id, secret) = app.confidential_client(&["contact.read"]).await;
+    let key = DpopKey::new();
+    let htu = app.url("/token");
+
+    // RFC 9449 §8: a proof without a nonce gets use_dpop_nonce and a nonce to retry with.
+    let first = client_credentials(&app, &id, &secret, Some(&key.proof("POST", &htu, None))).await;
+    let nonce = nonce_of(&first);
+    assert!(nonce.len() >= 22, "unpredictable: {nonce}");
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    assert_eq!(error_of(first).await, (StatusCode::BAD_REQUEST, "use_dpop_nonce".to_owned()));
+
+    let retry =
+        client_credentials(&app, &id, &secret, Some(&key.proof_with_nonce("POST", &htu, None, &nonce))).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    let next = nonce_of(&retry);
+    let body: Value = retry.json().await.expect("json");
+    assert_eq!(body["token_type"], "DPoP");
+    // The nonce handed out with the token works too.
+    let again =
+        client_credentials(&app, &id, &secret, Some(&key.proof_with_nonce("POST", &htu, None, &next))).await;
+    assert_eq!(again.status(), StatusCode::OK);
+
+    for made_up in ["made-up", "", &format!("{nonce}x"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        let response =
+            client_credentials(&app, &id, &secret, Some(&key.proof_with_nonce("POST", &htu, None, made_up)))
+                .await;
+        nonce_of(&response);
+        assert_eq!(
+            error_of(response).await,
+            (StatusCode::BAD_REQUEST, "use_dpop_nonce".to_owned()),
+            "{made_up:?}"
+        );
+    }
+
+    // A request without DPoP needs no nonce.
+    assert_eq!(client_credentials(&app, &id, &secret, None).await.status(), StatusCode::OK);
+
+    // The PAR endpoint checks its proofs' nonces the same way.
+    let push = app
+        .http
+        .post(app.url("/par"))
+        .basic_auth(&id, Some(&secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("DPoP", key.proof("POST", &app.url("/par"), None))
+        .body(form_body(&[("response_type", "code")]))
+        .send()
+        .await
+        .expect("push");
+    nonce_of(&push);
+    assert_eq!(error_of(push).await, (StatusCode::BAD_REQUEST, "use_dpop_nonce".to_owned()));
+
+    // A server that does not require nonces hands none out.
+    let plain = TestApp::spawn().await;
+    let (id, secret) = plain.confidential_client(&["contact.read"]).await;
+    let response =
+        client_credentials(&plain, &id, &secret, Some(&key.proof("POST", &plain.url("/token"), None))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("dpop-nonce").is_none());
+}
+
+#[tokio::test]
+async fn userinfo_requires_the_nonce_too() {
+    let flow = public_flow_with(|config| config.require_dpop_nonce = true).await;
+    let key = DpopKey::new();
+    let token_url = flow.app.url("/token");
+    let (code, verifier) = public_code(&flow, &["openid", "contact.read"], &[]).await;
+    // The code is not spent by a proof refused for its nonce.
+    let asked = redeem_public(&flow, &code, &verifier, Some(key.proof("POST", &token_url, None))).await;
+    let nonce = nonce_of(&asked);
+    assert_eq!(error_of(asked).await, (StatusCode::BAD_REQUEST, "use_dpop_nonce".to_owned()));
+    let proof = key.proof_with_nonce("POST", &token_url, None, &nonce);
+    let response = redeem_public(&flow, &code, &verifier, Some(proof)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: Value = response.json().await.expect("json");
+    let token = tokens["access_token"].as_str().expect("access token");
+
+    let userinfo = flow.app.url("/userinfo");
+    let get = |proof: String| {
+        flow.app
+            .http
+            .get(&userinfo)
+            .header("authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    // RFC 9449 §9: 401, a DPoP challenge with use_dpop_nonce, and the nonce.
+    let response = get(key.proof("GET", &userinfo, Some(token))).await.expect("sent");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+    assert!(challenge.starts_with("DPoP ") && challenge.contains("error=\"use_dpop_nonce\""), "{challenge}");
+    let nonce = nonce_of(&response);
+
+    let made_up = get(key.proof_with_nonce("GET", &userinfo, Some(token), "made-up")).await.expect("sent");
+    assert_eq!(made_up.status(), StatusCode::UNAUTHORIZED);
+    let challenge = made_up.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+    assert!(challenge.contains("error=\"use_dpop_nonce\""), "{challenge}");
+
+    let response = get(key.proof_with_nonce("GET", &userinfo, Some(token), &nonce)).await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    nonce_of(&response);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["sub"], flow.user_id.as_str());
 }

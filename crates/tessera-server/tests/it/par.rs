@@ -13,6 +13,7 @@ use url::Url;
 use crate::code_flow::{
     Flow, REDIRECT, error_of, flow, html, location, query, redeem, submit_consent, submit_login,
 };
+use crate::dpop::{DpopKey, sign_in_and_approve_if_asked};
 
 /// A pushed request's parameters with a fresh PKCE challenge; returns them and the verifier.
 fn authorization_params(scope: &str, state: &str) -> (Vec<(String, String)>, String) {
@@ -305,4 +306,183 @@ async fn discovery_lists_the_par_endpoint() {
         assert_eq!(metadata["pushed_authorization_request_endpoint"], flow.app.url("/par"), "{path}");
         assert_eq!(metadata["require_pushed_authorization_requests"], false, "{path}");
     }
+}
+
+/// A plain authorization request of `client_id` (with PKCE), as a browser would send it.
+fn plain_authorize_url(flow: &Flow, client_id: &str, state: &str) -> String {
+    let (params, _) = authorization_params("contact.read", state);
+    let mut pairs = vec![("client_id", client_id)];
+    pairs.extend(params.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+    flow.app.url(&format!("/authorize?{}", form_body(&pairs)))
+}
+
+/// RFC 9126 §4: refused with invalid_request, sent back to the client's redirect URI.
+async fn assert_refused_for_want_of_a_push(flow: &Flow, response: Response, state: &str) {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "back to the client");
+    let back = Url::parse(&location(&response)).expect("redirect");
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    assert_eq!(query(&back, "error").as_deref(), Some("invalid_request"));
+    assert!(query(&back, "error_description").is_some_and(|why| why.contains("PAR")), "{back}");
+    assert_eq!(query(&back, "state").as_deref(), Some(state));
+    assert_eq!(query(&back, "iss").as_deref(), Some(flow.app.base_url.as_str()));
+    assert!(query(&back, "code").is_none());
+}
+
+/// The whole pushed flow for `flow`'s client: push, sign in, approve, redeem.
+async fn pushed_flow_works(flow: &Flow) {
+    let (params, verifier) = authorization_params("contact.read", "pushed-state");
+    let request_uri = pushed_uri(flow, &params).await;
+    let url = Url::parse(&authorize_url(flow, &flow.client_id, &request_uri)).expect("url");
+    let back = sign_in_and_approve_if_asked(flow, &flow.app.browser(), &url, &["contact.read"]).await;
+    assert_eq!(query(&back, "state").as_deref(), Some("pushed-state"), "{back}");
+    let code = query(&back, "code").unwrap_or_else(|| panic!("a code in {back}"));
+    assert_eq!(redeem(flow, &code, &verifier).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_server_that_requires_pushes_refuses_plain_authorization_requests() {
+    let flow =
+        crate::code_flow::flow_with(|config| config.require_pushed_authorization_requests = true).await;
+    for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+        let metadata = flow.app.get_json(path).await;
+        assert_eq!(metadata["require_pushed_authorization_requests"], true, "{path}");
+    }
+
+    let browser = flow.app.browser();
+    let plain = browser.get(plain_authorize_url(&flow, &flow.client_id, "plain")).send().await.expect("sent");
+    assert_refused_for_want_of_a_push(&flow, plain, "plain").await;
+    // Still an error page, never a redirect, while the redirect URI is not trusted.
+    let evil = plain_authorize_url(&flow, &flow.client_id, "x").replace("127.0.0.1%3A9", "evil.example.com");
+    assert_error_page(browser.get(&evil).send().await.expect("sent"), "invalid_request").await;
+
+    pushed_flow_works(&flow).await;
+
+    // The resumed request is recognised only as pushed: changing it, or
+    // resuming a plain one, is refused.
+    let (params, _) = authorization_params("contact.read", "resumed");
+    let request_uri = pushed_uri(&flow, &params).await;
+    let browser = flow.app.browser();
+    let login = browser.get(authorize_url(&flow, &flow.client_id, &request_uri)).send().await.expect("sent");
+    let login = html(login).await;
+    let after_login = submit_login(&flow.app, &browser, &login, crate::code_flow::PASSWORD).await;
+    let resumed = location(&after_login);
+    assert!(resumed.contains("pushed_request_seal="), "{resumed}");
+    let widened = resumed.replace("scope=contact.read", "scope=contact.read+contact.write");
+    assert_ne!(widened, resumed);
+    let response = browser.get(flow.app.url(&widened)).send().await.expect("sent");
+    assert_refused_for_want_of_a_push(&flow, response, "resumed").await;
+    // The consent given above is remembered: the sealed request gets its code.
+    let response = browser.get(flow.app.url(&resumed)).send().await.expect("resume");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = Url::parse(&location(&response)).expect("redirect");
+    assert_eq!(query(&back, "state").as_deref(), Some("resumed"));
+    assert!(query(&back, "code").is_some(), "{back}");
+}
+
+#[tokio::test]
+async fn a_client_can_require_pushes_for_itself() {
+    let flow = flow().await;
+    let strict = flow
+        .app
+        .register(ClientRegistration {
+            name: "Strict App".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            scopes: vec!["contact.read".into()],
+            require_pushed_authorization_requests: true,
+            ..ClientRegistration::default()
+        })
+        .await;
+    let other_id = flow.client_id.clone();
+    let strict =
+        Flow { client_id: strict.client.client_id, secret: strict.client_secret.expect("secret"), ..flow };
+    let metadata = strict.app.get_json("/.well-known/oauth-authorization-server").await;
+    assert_eq!(metadata["require_pushed_authorization_requests"], false, "only this client requires it");
+
+    let browser = strict.app.browser();
+    let plain =
+        browser.get(plain_authorize_url(&strict, &strict.client_id, "s1")).send().await.expect("sent");
+    assert_refused_for_want_of_a_push(&strict, plain, "s1").await;
+    pushed_flow_works(&strict).await;
+
+    // Other clients are not held to it.
+    let other = browser.get(plain_authorize_url(&strict, &other_id, "s2")).send().await.expect("sent");
+    assert_eq!(other.status(), StatusCode::OK, "the login page");
+    let relaxed = strict.app.store().find_client(&strict.client_id).await.expect("store").expect("client");
+    let relaxed = tessera_core::client::Client { require_pushed_authorization_requests: false, ..relaxed };
+    assert!(strict.app.store().update_client(&relaxed).await.expect("update"));
+    strict.app.caches_caught_up().await;
+    let plain =
+        browser.get(plain_authorize_url(&strict, &strict.client_id, "s3")).send().await.expect("sent");
+    assert_eq!(plain.status(), StatusCode::OK, "the login page, once the client no longer requires a push");
+}
+
+async fn push_with_proof(flow: &Flow, params: &[(String, String)], proof: String) -> Response {
+    flow.app
+        .http
+        .post(flow.app.url("/par"))
+        .basic_auth(&flow.client_id, Some(&flow.secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("DPoP", proof)
+        .body(form_body(&pairs(params)))
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// Pushes `params` with a proof of `key`, then signs in and approves; returns the code.
+async fn code_pushed_with_proof(flow: &Flow, key: &DpopKey, params: &[(String, String)]) -> String {
+    let response = push_with_proof(flow, params, key.proof("POST", &flow.app.url("/par"), None)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.expect("json");
+    let request_uri = body["request_uri"].as_str().expect("request_uri");
+    let url = Url::parse(&authorize_url(flow, &flow.client_id, request_uri)).expect("url");
+    let back = sign_in_and_approve_if_asked(flow, &flow.app.browser(), &url, &["contact.read"]).await;
+    query(&back, "code").expect("code")
+}
+
+async fn redeem_with_proof(flow: &Flow, code: &str, verifier: &str, proof: Option<String>) -> Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
+    let mut request = flow
+        .app
+        .http
+        .post(flow.app.url("/token"))
+        .basic_auth(&flow.client_id, Some(&flow.secret))
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(proof) = proof {
+        request = request.header("DPoP", proof);
+    }
+    request.body(form_body(&form)).send().await.expect("sent")
+}
+
+#[tokio::test]
+async fn a_proof_at_the_push_binds_the_code_to_its_key() {
+    let flow = flow().await;
+    let key = DpopKey::new();
+    let token_url = flow.app.url("/token");
+
+    // RFC 9449 §10.1: as if dpop_jkt named the key. Without a proof of it: invalid_grant.
+    let (params, verifier) = authorization_params("contact.read", "xyz");
+    let code = code_pushed_with_proof(&flow, &key, &params).await;
+    let response = redeem_with_proof(&flow, &code, &verifier, None).await;
+    assert_eq!(error_of(response).await, "invalid_grant");
+
+    let (params, verifier) = authorization_params("contact.read", "xyz");
+    let code = code_pushed_with_proof(&flow, &key, &params).await;
+    let response =
+        redeem_with_proof(&flow, &code, &verifier, Some(key.proof("POST", &token_url, None))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["token_type"], "DPoP");
+
+    // dpop_jkt and the proof's key must agree.
+    let (mut params, _) = authorization_params("contact.read", "xyz");
+    params.push(("dpop_jkt".into(), DpopKey::new().thumbprint()));
+    let response = push_with_proof(&flow, &params, key.proof("POST", &flow.app.url("/par"), None)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(response).await, "invalid_request");
 }

@@ -67,10 +67,13 @@ on_every_backend!(
     concurrent_records_of_a_jti_accept_one,
     refresh_token_rotation,
     dpop_bound_refresh_tokens_keep_their_key,
+    resources_stay_with_codes_and_refresh_families,
     concurrent_rotation_rotates_once,
     client_search_and_owners,
     admin_tokens,
     audit_trail,
+    unused_registrations_expire,
+    concurrent_use_and_expiry_agree,
 );
 
 #[tokio::test]
@@ -91,4 +94,37 @@ async fn postgres_reconnecting_keeps_data_and_migrations_are_idempotent() {
     drop(store);
     let again = PostgresStore::connect(&database.url).await.expect("reconnect");
     assert_eq!(suite::own_scopes(&again).await, ["contact.read"]);
+}
+
+/// What undoing migration 0018 (client first uses) takes, to run it again.
+const BEFORE_FIRST_USE_TRACKING: &str = "DROP INDEX clients_unowned_registrations;
+    DROP TABLE client_first_use;
+    DELETE FROM _sqlx_migrations WHERE version = 18;";
+
+#[tokio::test]
+async fn sqlite_upgrading_to_first_use_tracking_keeps_existing_registrations() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tessera.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    suite::create_scope(&store, "contact.read").await;
+    suite::create_dynamic_client(&store, "from-before", 10).await;
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
+    sqlx::raw_sql(BEFORE_FIRST_USE_TRACKING).execute(&pool).await.expect("undo 0018");
+    pool.close().await;
+    let upgraded = SqliteStore::open(&path).await.expect("migrates again");
+    suite::registrations_from_before_first_use_tracking_count_as_used(&upgraded).await;
+}
+
+#[tokio::test]
+async fn postgres_upgrading_to_first_use_tracking_keeps_existing_registrations() {
+    let Some((database, store)) = fresh_postgres("first use upgrade").await else { return };
+    suite::create_scope(&store, "contact.read").await;
+    suite::create_dynamic_client(&store, "from-before", 10).await;
+    drop(store);
+    let pool = sqlx::PgPool::connect(&database.url).await.expect("connect");
+    sqlx::raw_sql(BEFORE_FIRST_USE_TRACKING).execute(&pool).await.expect("undo 0018");
+    pool.close().await;
+    let upgraded = PostgresStore::connect(&database.url).await.expect("migrates again");
+    suite::registrations_from_before_first_use_tracking_count_as_used(&upgraded).await;
 }

@@ -66,6 +66,8 @@ fn client(id: &str, scopes: &str, defaults: &str) -> Client {
         access_token_lifetime: Some(600),
         jwks: None,
         jwks_uri: None,
+        dpop_bound_access_tokens: true,
+        require_pushed_authorization_requests: false,
         owner: None,
         created_at: 42,
     }
@@ -324,6 +326,8 @@ pub(crate) async fn client_updates(store: &dyn Store) {
         scopes: ScopeSet::parse("contact.write").expect("scopes"),
         default_scopes: ScopeSet::parse("contact.write").expect("scopes"),
         redirect_uris: vec![],
+        dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: true,
         ..original.clone()
     };
     assert!(store.update_client(&updated).await.expect("update"));
@@ -445,6 +449,8 @@ fn code(client_id: &str, user_id: &str, code: &str) -> AuthorizationCode {
         nonce: Some("n-0S6_WzA2Mj".into()),
         auth_time: 10,
         expires_at: 130,
+        resources: vec![],
+        dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
     }
 }
 
@@ -695,6 +701,7 @@ fn refresh(token: &str, family: &str) -> RefreshTokenRecord {
         user_id: "u-1".into(),
         scope: ScopeSet::parse("contact.read").expect("scope"),
         auth_time: 5,
+        resources: vec![],
     };
     RefreshTokenRecord::first(&RefreshPolicy { lifetime: 1000, reuse_grace: 0 }, token, family, 10)
 }
@@ -723,6 +730,43 @@ pub(crate) async fn dpop_bound_refresh_tokens_keep_their_key(store: &dyn Store) 
     store.create_refresh_token(&unbound).await.expect("create");
     let found = store.find_refresh_token(&SecretHash::of("rt-u1")).await.expect("find").expect("stored");
     assert_eq!(found.record.dpop_jkt, None);
+}
+
+/// RFC 8707: a code keeps the resources it was granted, and so does the
+/// refresh family it starts, through every rotation.
+pub(crate) async fn resources_stay_with_codes_and_refresh_families(store: &dyn Store) {
+    refresh_fixtures(store).await;
+    let resources: Vec<Resource> = ["https://api.example.com", "urn:example:files"]
+        .iter()
+        .map(|raw| Resource::parse(raw).expect("resource"))
+        .collect();
+    let granted = AuthorizationCode { resources: resources.clone(), ..code("app-1", "u-1", "c-r") };
+    store.create_code(&granted).await.expect("code");
+    let will_issue = IssuedFromCode {
+        access_token_jti: "jti-r".into(),
+        access_token_expires_at: 99,
+        refresh_family_id: Some("fam-r".into()),
+    };
+    let consumed =
+        store.consume_code(&granted.code_hash, 20, &will_issue).await.expect("consume").expect("consumed");
+    assert_eq!(consumed, granted, "the code comes back with its resources");
+
+    let family = RefreshTokenRecord { resources: resources.clone(), ..refresh("rt-r1", "fam-r") };
+    assert!(store.create_refresh_token_from_code(&family, &granted.code_hash).await.expect("create"));
+    let found = store.find_refresh_token(&SecretHash::of("rt-r1")).await.expect("find").expect("stored");
+    assert_eq!(found.record.resources, resources);
+    let rotated = store
+        .rotate_refresh_token(&SecretHash::of("rt-r1"), &SecretHash::of("rt-r2"), 30)
+        .await
+        .expect("rotate");
+    assert_eq!(rotated, RefreshRotation::Rotated(family.clone()));
+    let successor = store.find_refresh_token(&SecretHash::of("rt-r2")).await.expect("find").expect("stored");
+    assert_eq!(successor.record, family.successor("rt-r2", 30), "the successor keeps the resources");
+
+    let direct = RefreshTokenRecord { resources: resources.clone(), ..refresh("rt-d1", "fam-d") };
+    store.create_refresh_token(&direct).await.expect("create");
+    let found = store.find_refresh_token(&SecretHash::of("rt-d1")).await.expect("find").expect("stored");
+    assert_eq!(found.record, direct);
 }
 
 pub(crate) async fn refresh_token_rotation(store: &dyn Store) {
@@ -824,6 +868,7 @@ pub(crate) async fn a_replayed_code_starts_its_refresh_family_revoked(store: &dy
         user_id: "u-1".into(),
         scope: ScopeSet::parse("contact.read").expect("scope"),
         auth_time: 1,
+        resources: vec![],
     };
     let will_issue = |jti: &str| IssuedFromCode {
         access_token_jti: jti.into(),
@@ -973,4 +1018,128 @@ pub(crate) async fn audit_trail(store: &dyn Store) {
         actions(store.search_audit_events(&kept("token.")).await.expect("after prune")),
         ["token.refused"]
     );
+}
+
+/// Registers a client as `/register` does: with a registration access token, without an owner.
+pub(crate) async fn create_dynamic_client(store: &dyn Store, id: &str, created_at: UnixTime) {
+    let client = Client {
+        registration_token_hash: Some(SecretHash::of(&format!("registration access token of {id}"))),
+        created_at,
+        ..client(id, "contact.read", "contact.read")
+    };
+    store.create_client(&client).await.expect("dynamic client");
+}
+
+/// Migration 0018 (first uses), run again over a database that has a dynamic
+/// registration: the registration counts as used, so an upgrade deletes nothing.
+pub(crate) async fn registrations_from_before_first_use_tracking_count_as_used(store: &dyn Store) {
+    assert!(store.delete_unused_registrations(UnixTime::MAX, 100).await.expect("prune").is_empty());
+    assert!(!store.mark_client_used("from-before", 20).await.expect("mark"), "already counted as used");
+    assert!(store.find_client("from-before").await.expect("find").is_some());
+}
+
+/// Dynamic registrations nobody used expire with everything they hold; a used
+/// one, an owned one, an administrator's and a young one stay.
+pub(crate) async fn unused_registrations_expire(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    store.create_user(&user("u-1", "alice")).await.expect("user");
+    let dynamic = |id: &str, created_at: UnixTime| Client {
+        registration_token_hash: Some(SecretHash::of(&format!("registration access token of {id}"))),
+        created_at,
+        ..client(id, "contact.read", "contact.read")
+    };
+    for registered in [
+        dynamic("unused", 100),
+        dynamic("used", 100),
+        dynamic("young", 500),
+        Client { owner: Some("u-1".into()), ..dynamic("owned", 100) },
+        Client { created_at: 100, ..client("admin-made", "contact.read", "contact.read") },
+    ] {
+        store.create_client(&registered).await.expect("client");
+    }
+
+    // What the unused client holds goes with it.
+    let read = ScopeSet::parse("contact.read").expect("scope");
+    store.save_consent("u-1", "unused", &read, 110).await.expect("consent");
+    let unused_code = code("unused", "u-1", "code of unused");
+    store.create_code(&unused_code).await.expect("code");
+    let family = NewFamily {
+        family_id: "family of unused".into(),
+        client_id: "unused".into(),
+        user_id: "u-1".into(),
+        scope: read.clone(),
+        auth_time: 5,
+        resources: vec![],
+    };
+    let policy = RefreshPolicy { lifetime: 1000, reuse_grace: 0 };
+    store
+        .create_refresh_token(&RefreshTokenRecord::first(&policy, "rt of unused", family, 110))
+        .await
+        .expect("rt");
+    let unused_push = pushed("unused", "urn:unused", 900);
+    store.save_pushed_request(&unused_push, 110).await.expect("push");
+
+    // Recording a use is once, and is not a client change: no cache is emptied.
+    let before = store.change_generations().await.expect("generations");
+    assert!(store.mark_client_used("used", 150).await.expect("mark"));
+    assert!(!store.mark_client_used("used", 160).await.expect("mark again"), "recorded once");
+    assert!(!store.mark_client_used("no-such-client", 160).await.expect("mark"), "nothing to mark");
+    assert_eq!(store.change_generations().await.expect("generations"), before);
+
+    assert_eq!(store.delete_unused_registrations(200, 100).await.expect("prune"), ["unused"]);
+    assert!(store.change_generations().await.expect("generations").clients > before.clients);
+    assert_eq!(store.find_client("unused").await.expect("find"), None);
+    assert_eq!(store.find_consent("u-1", "unused").await.expect("consent"), None);
+    assert_eq!(store.find_refresh_token(&SecretHash::of("rt of unused")).await.expect("rt"), None);
+    assert_eq!(store.take_pushed_request(&unused_push.request_uri_hash, 120).await.expect("push"), None);
+    let issued = IssuedFromCode {
+        access_token_jti: "jti".into(),
+        access_token_expires_at: 3650,
+        refresh_family_id: None,
+    };
+    assert_eq!(store.consume_code(&unused_code.code_hash, 50, &issued).await.expect("code"), None);
+    assert!(!store.mark_client_used("unused", 210).await.expect("mark"), "a deleted client is not marked");
+    for kept in ["used", "young", "owned", "admin-made"] {
+        assert!(store.find_client(kept).await.expect("find").is_some(), "{kept} stays");
+    }
+    assert!(store.delete_unused_registrations(200, 100).await.expect("prune again").is_empty());
+
+    // Oldest first, at most `limit` at a time.
+    for (id, created_at) in [("old-b", 20), ("old-a", 20), ("old-c", 30)] {
+        store.create_client(&dynamic(id, created_at)).await.expect("client");
+    }
+    assert_eq!(store.delete_unused_registrations(200, 2).await.expect("prune"), ["old-a", "old-b"]);
+    assert_eq!(store.delete_unused_registrations(1000, 2).await.expect("prune"), ["old-c", "young"]);
+    let left: Vec<String> =
+        store.list_clients().await.expect("list").into_iter().map(|c| c.client_id).collect();
+    assert_eq!(left, ["admin-made", "owned", "used"]);
+}
+
+/// A first use racing the expiry: either the use is seen and the client
+/// stays, or the client is deleted and the use finds nothing to mark.
+pub(crate) async fn concurrent_use_and_expiry_agree(store: &dyn Store) {
+    create_scope(store, "contact.read").await;
+    let ids = ["dyn-0", "dyn-1", "dyn-2", "dyn-3"];
+    for id in ids {
+        let client = Client {
+            registration_token_hash: Some(SecretHash::of("registration access token")),
+            created_at: 10,
+            ..client(id, "contact.read", "contact.read")
+        };
+        store.create_client(&client).await.expect("client");
+    }
+    let (deleted, marked_0, marked_1, marked_2, marked_3) = tokio::join!(
+        store.delete_unused_registrations(100, 100),
+        store.mark_client_used(ids[0], 20),
+        store.mark_client_used(ids[1], 20),
+        store.mark_client_used(ids[2], 20),
+        store.mark_client_used(ids[3], 20),
+    );
+    let deleted = deleted.expect("prune");
+    for (id, marked) in ids.into_iter().zip([marked_0, marked_1, marked_2, marked_3]) {
+        let marked = marked.expect("mark");
+        let exists = store.find_client(id).await.expect("find").is_some();
+        assert_eq!(marked, exists, "{id}: marked exactly when it survived");
+        assert_eq!(deleted.contains(&id.to_owned()), !exists, "{id}: reported exactly when deleted");
+    }
 }

@@ -236,3 +236,88 @@ fn pkce_can_be_optional_only_for_confidential_clients() {
     ]);
     assert!(stderr.contains("public clients always need PKCE"), "{stderr}");
 }
+
+#[test]
+fn dpop_and_par_can_be_required_per_client() {
+    let dir = Dir::new();
+    let strict = json(&dir.run(&[
+        "client",
+        "create",
+        "--name",
+        "Strict",
+        "--redirect-uri",
+        "https://strict.example.com/cb",
+        "--dpop-bound-access-tokens",
+        "--require-pushed-authorization-requests",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(strict["dpop_bound_access_tokens"], true);
+    assert_eq!(strict["require_pushed_authorization_requests"], true);
+    let client_id = strict["client_id"].as_str().expect("client_id");
+    let shown = json(&dir.run(&["client", "show", client_id, "--output", "json"]));
+    assert_eq!(shown["dpop_bound_access_tokens"], true, "stored");
+    assert_eq!(shown["require_pushed_authorization_requests"], true, "stored");
+    let text = dir.run(&["client", "show", client_id]);
+    assert!(text.contains("dpop:           required") && text.contains("par:            required"), "{text}");
+
+    let default = json(&dir.run(&["client", "create", "--name", "Relaxed", "--output", "json"]));
+    assert_eq!(default["dpop_bound_access_tokens"], false);
+    assert_eq!(default["require_pushed_authorization_requests"], false);
+}
+
+#[test]
+fn a_client_may_publish_its_keys_at_a_jwks_uri() {
+    let dir = Dir::new();
+    let created = json(&dir.run(&[
+        "client",
+        "create",
+        "--name",
+        "Rotating keys",
+        "--jwks-uri",
+        "https://keys.example.com/jwks.json",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(created["token_endpoint_auth_method"], "private_key_jwt");
+    assert!(created["client_secret"].is_null(), "a key-authenticated client gets no secret: {created}");
+
+    let stderr =
+        dir.run_failing(&["client", "create", "--name", "X", "--jwks-uri", "http://keys.example.com/jwks"]);
+    assert!(
+        stderr.contains("jwks_uri `http://keys.example.com/jwks` must be an absolute https URL"),
+        "{stderr}"
+    );
+    let stderr = dir.run_failing(&[
+        "client",
+        "create",
+        "--name",
+        "X",
+        "--jwks-uri",
+        "https://keys.example.com/jwks.json",
+        "--jwks",
+        "keys.json",
+    ]);
+    assert!(stderr.contains("--jwks"), "one source of keys: {stderr}");
+
+    // `[outbound] allow_http` (tests, closed networks) lets an http one through.
+    let output = dir
+        .command(&[
+            "client",
+            "create",
+            "--name",
+            "Lab",
+            "--jwks-uri",
+            "http://keys.lab/jwks.json",
+            "--output",
+            "json",
+        ])
+        .env("TESSERA_OUTBOUND__ALLOW_HTTP", "true")
+        .output()
+        .expect("run tessera");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        json(&String::from_utf8_lossy(&output.stdout))["token_endpoint_auth_method"],
+        "private_key_jwt"
+    );
+}

@@ -25,6 +25,41 @@ fn config_check_prints_the_effective_settings_with_secrets_masked() {
 }
 
 #[test]
+fn config_check_prints_the_dynamic_registration_controls() {
+    let dir = Dir::new();
+    std::fs::write(
+        dir.path().join("tessera.toml"),
+        "[registration]\nallowed_redirect_hosts = [\"app.example.com\", \"*.example.org\"]\nunused_expiry = \"off\"\n",
+    )
+    .expect("write");
+    let text = dir.run(&["--config", "tessera.toml", "config", "check"]);
+    assert!(text.contains("[registration]"), "{text}");
+    assert!(text.contains("unused_expiry = \"off\""), "{text}");
+    assert!(text.contains("prune_interval = \"1h\""), "defaults are shown too: {text}");
+    let settings = json(&dir.run(&["--config", "tessera.toml", "config", "check", "--output", "json"]));
+    assert_eq!(
+        settings["registration"]["allowed_redirect_hosts"],
+        serde_json::json!(["app.example.com", "*.example.org"])
+    );
+
+    let mut command = dir.command(&["config", "check", "--output", "json"]);
+    command.env("TESSERA_REGISTRATION__ALLOWED_REDIRECT_HOSTS", "a.example.com, *.b.example.com");
+    let output = command.output().expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let settings = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        settings["registration"]["allowed_redirect_hosts"],
+        serde_json::json!(["a.example.com", "*.b.example.com"]),
+        "a comma-separated variable"
+    );
+
+    std::fs::write(dir.path().join("wide.toml"), "[registration]\nallowed_redirect_hosts = [\"*.com\"]\n")
+        .expect("write");
+    let wide = dir.run_failing(&["--config", "wide.toml", "config", "check"]);
+    assert!(wide.contains("registration.allowed_redirect_hosts") && wide.contains("*.com"), "{wide}");
+}
+
+#[test]
 fn config_check_refuses_bad_files_and_names_the_closest_setting() {
     let dir = Dir::new();
     std::fs::write(dir.path().join("typo.toml"), "acess_token_lifetime = \"15m\"\n").expect("write");

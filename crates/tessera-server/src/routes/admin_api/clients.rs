@@ -54,6 +54,10 @@ pub(crate) struct Application {
     resources: Vec<String>,
     /// Seconds; `null` means the server's lifetime.
     access_token_lifetime: Option<u64>,
+    /// RFC 9449 §5.2: token requests without a DPoP proof are refused.
+    dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: authorization requests only through the PAR endpoint.
+    require_pushed_authorization_requests: bool,
     /// The user id of the developer who registered it; `null` for an administrator's.
     owner: Option<String>,
     /// Unix time, in seconds.
@@ -80,6 +84,8 @@ impl From<ClientView> for Application {
             default_scopes,
             resources,
             access_token_lifetime,
+            dpop_bound_access_tokens,
+            require_pushed_authorization_requests,
             owner,
             created_at,
         } = view;
@@ -99,6 +105,8 @@ impl From<ClientView> for Application {
             default_scopes,
             resources,
             access_token_lifetime,
+            dpop_bound_access_tokens,
+            require_pushed_authorization_requests,
             owner,
             created_at,
         }
@@ -153,6 +161,12 @@ pub(crate) struct ApplicationInput {
     /// Lets a confidential client use the code flow without PKCE. Administrators only.
     #[serde(default)]
     pkce_optional: bool,
+    /// RFC 9449 §5.2: refuse the client's token requests that carry no DPoP proof.
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: accept the client's authorization requests only through the PAR endpoint.
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
 }
 
 /// A confidential client holds a secret; a public one (a browser or mobile app) cannot.
@@ -182,6 +196,9 @@ impl From<ApplicationInput> for ClientRegistration {
             access_token_lifetime: input.access_token_lifetime,
             jwks: None,
             jwks_uri: None,
+            allow_http_jwks_uri: false,
+            dpop_bound_access_tokens: input.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: input.require_pushed_authorization_requests,
         }
     }
 }

@@ -90,6 +90,8 @@ struct AppForm {
     access_token_lifetime: String,
     introspect_any_token: bool,
     pkce_optional: bool,
+    dpop_bound_access_tokens: bool,
+    require_pushed_authorization_requests: bool,
 }
 
 impl AppForm {
@@ -106,6 +108,8 @@ impl AppForm {
             access_token_lifetime: form.get("access_token_lifetime").unwrap_or_default().to_owned(),
             introspect_any_token: form.checked("introspect_any_token"),
             pkce_optional: form.checked("pkce_optional"),
+            dpop_bound_access_tokens: form.checked("dpop_bound_access_tokens"),
+            require_pushed_authorization_requests: form.checked("require_pushed_authorization_requests"),
         }
     }
 
@@ -125,6 +129,8 @@ impl AppForm {
             access_token_lifetime: client.access_token_lifetime.map(|s| s.to_string()).unwrap_or_default(),
             introspect_any_token: client.may_introspect_any_token,
             pkce_optional: !client.require_pkce,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
         }
     }
 
@@ -170,6 +176,9 @@ impl AppForm {
             // An existing client's keys stay (see `reregister_client`).
             jwks: None,
             jwks_uri: None,
+            allow_http_jwks_uri: false,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
         })
     }
 }
