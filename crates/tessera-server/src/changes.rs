@@ -1,14 +1,17 @@
-//! Keeps what a server holds in memory (clients, revocations, signing keys) in step with
-//! the store, whoever changed it: this server, another replica, or the CLI.
+//! Keeps what a server holds in memory (clients, revocations, signing keys,
+//! the discovery document) in step with the store, whoever changed it: this
+//! server, another replica, or the CLI.
 //!
-//! The store's generation counters are the truth (migration 0008). The watcher
-//! re-reads them every `change_poll_interval`, and at once when PostgreSQL
-//! sends a `NOTIFY`; when one moved it clears the client cache or reloads the
-//! key set. A missed notification costs at most one poll interval. When the
-//! counters cannot be read the cache is cleared: stale clients are worse than
-//! slow ones. The watcher also performs scheduled key rotation, the pruning
-//! of the audit trail and of unused dynamic registrations, and the store's
-//! background housekeeping (SQLite's WAL checkpoints).
+//! The store's generation counters are the truth (migrations 0008, 0009 and
+//! 0019). The watcher re-reads them every `change_poll_interval`, and at once
+//! when PostgreSQL sends a `NOTIFY`; when one moved it clears the matching
+//! cache or reloads the key set (which also clears the discovery document: it
+//! names the signing algorithm). A missed notification costs at most one poll
+//! interval. When the counters cannot be read the client and revocation
+//! caches are cleared: stale clients are worse than slow ones. The watcher
+//! also performs scheduled key rotation, the pruning of the audit trail and
+//! of unused dynamic registrations, and the store's background housekeeping
+//! (SQLite's WAL checkpoints).
 
 use std::time::{Duration, Instant};
 
@@ -145,6 +148,9 @@ async fn catch_up(state: &AppState) {
             tracing::warn!(error = %err, "cannot read change generations; dropping cached answers");
             state.clients().clear();
             state.revocations().clear();
+            // The discovery document stays: a stale scope list grants nothing,
+            // and rendering it again needs the store that just failed. Nothing
+            // is missed, as `seen` does not move.
             return;
         }
     };
@@ -156,6 +162,10 @@ async fn catch_up(state: &AppState) {
     if current.revocations != seen.revocations {
         state.revocations().clear();
         seen.revocations = current.revocations;
+    }
+    if current.scopes != seen.scopes {
+        state.scopes_changed();
+        seen.scopes = current.scopes;
     }
     if current.signing_keys != seen.signing_keys {
         match KeySet::load(state.store()).await {

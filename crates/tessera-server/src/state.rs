@@ -26,7 +26,7 @@ use crate::pages::Pages;
 use crate::refresh::RefreshTokens;
 use crate::request_seals::RequestSeals;
 use crate::secret_box::SecretBox;
-use crate::store_cache::StoreCache;
+use crate::store_cache::{RenderedDocument, StoreCache};
 use crate::throttle::LoginThrottle;
 
 /// The settings a running server takes from its configuration.
@@ -75,6 +75,9 @@ struct Inner {
     clients: StoreCache<Arc<Client>>,
     /// Whether an access token (by `jti`) was revoked, for introspection and userinfo.
     revocations: StoreCache<bool>,
+    /// The serialized authorization server metadata: it lists the scopes and
+    /// the current key's algorithm, so either changing clears it.
+    discovery: RenderedDocument,
     changes: ChangeFeed,
     settings: Settings,
     refresh_tokens: RefreshTokens,
@@ -115,6 +118,7 @@ impl AppState {
                 keys: ArcSwap::from_pointee(keys),
                 clients: StoreCache::default(),
                 revocations: StoreCache::default(),
+                discovery: RenderedDocument::default(),
                 changes,
                 settings,
                 refresh_tokens,
@@ -144,6 +148,8 @@ impl AppState {
 
     pub fn replace_keys(&self, keys: KeySet) {
         self.inner.keys.store(Arc::new(keys));
+        // After the store, so that a render starting from now reads the new set.
+        self.inner.discovery.clear();
     }
 
     pub fn clients(&self) -> &StoreCache<Arc<Client>> {
@@ -157,6 +163,17 @@ impl AppState {
 
     pub fn revocations(&self) -> &StoreCache<bool> {
         &self.inner.revocations
+    }
+
+    /// The discovery metadata as served (`routes::discovery`).
+    pub fn discovery_document(&self) -> &RenderedDocument {
+        &self.inner.discovery
+    }
+
+    /// Called after this server added or deleted a scope, so that its own
+    /// next discovery request lists it without waiting for the watcher.
+    pub fn scopes_changed(&self) {
+        self.inner.discovery.clear();
     }
 
     /// A client, from the cache where possible: the hot path's lookup. A

@@ -1,5 +1,6 @@
 //! Store answers cached in memory for the hot paths: the client a token
-//! request authenticates, and whether a token being introspected was revoked.
+//! request authenticates, whether a token being introspected was revoked, and
+//! the discovery document (it lists the scopes).
 //! A store round trip costs more than signing a token.
 //!
 //! Invalidation is whole-cache and driven by the store: any change, by any
@@ -10,8 +11,10 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
 use tessera_store::StoreError;
 
 /// At most this many entries are held; past it an arbitrary entry makes room.
@@ -90,5 +93,84 @@ impl<V: Clone> StoreCache<V> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// One document rendered from store answers (the discovery metadata), kept
+/// whole until something it was rendered from changes. Serving it takes no
+/// lock and no store round trip.
+pub struct RenderedDocument {
+    /// Replaced by a fresh allocation on every clear. A render keeps what it
+    /// made only if the slot it started from is still the current one: one
+    /// that started before a clear may have read what the clear was for.
+    slot: ArcSwap<Option<Bytes>>,
+}
+
+impl Default for RenderedDocument {
+    fn default() -> RenderedDocument {
+        RenderedDocument { slot: ArcSwap::from_pointee(None) }
+    }
+}
+
+impl RenderedDocument {
+    /// The kept document, or else `render`'s, kept for the next callers.
+    /// Concurrent callers after a clear may each render; all but one are discarded.
+    pub async fn get_or_render<E>(&self, render: impl Future<Output = Result<Bytes, E>>) -> Result<Bytes, E> {
+        if let Some(document) = &**self.slot.load() {
+            return Ok(document.clone());
+        }
+        let started_from = self.slot.load_full();
+        if let Some(document) = &*started_from {
+            return Ok(document.clone());
+        }
+        let document = render.await?;
+        // `started_from` is held, so no later slot can reuse its address.
+        self.slot.compare_and_swap(&started_from, Arc::new(Some(document.clone())));
+        Ok(document)
+    }
+
+    /// Forgets the document; the next caller renders it again.
+    pub fn clear(&self) {
+        self.slot.store(Arc::new(None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use super::*;
+
+    fn rendered(text: &'static str) -> std::future::Ready<Result<Bytes, Infallible>> {
+        std::future::ready(Ok(Bytes::from_static(text.as_bytes())))
+    }
+
+    #[tokio::test]
+    async fn a_document_is_rendered_once_until_cleared() {
+        let document = RenderedDocument::default();
+        assert_eq!(document.get_or_render(rendered("first")).await, Ok(Bytes::from_static(b"first")));
+        assert_eq!(document.get_or_render(rendered("second")).await, Ok(Bytes::from_static(b"first")));
+        document.clear();
+        assert_eq!(document.get_or_render(rendered("third")).await, Ok(Bytes::from_static(b"third")));
+    }
+
+    #[tokio::test]
+    async fn a_render_that_raced_a_clear_is_served_but_not_kept() {
+        let document = RenderedDocument::default();
+        let stale = async {
+            // The change lands after this render read the store.
+            document.clear();
+            Ok::<_, Infallible>(Bytes::from_static(b"stale"))
+        };
+        assert_eq!(document.get_or_render(stale).await, Ok(Bytes::from_static(b"stale")));
+        assert_eq!(document.get_or_render(rendered("fresh")).await, Ok(Bytes::from_static(b"fresh")));
+    }
+
+    #[tokio::test]
+    async fn a_failed_render_is_not_kept() {
+        let document = RenderedDocument::default();
+        let failed = document.get_or_render(std::future::ready(Err::<Bytes, _>("store down"))).await;
+        assert_eq!(failed, Err("store down"));
+        assert_eq!(document.get_or_render(rendered("fresh")).await, Ok(Bytes::from_static(b"fresh")));
     }
 }

@@ -231,9 +231,10 @@ pub trait Store: Send + Sync + 'static {
         prune_before: UnixTime,
     ) -> Result<bool, StoreError>;
 
-    /// The change counters of clients and signing keys, for cache invalidation.
+    /// The change counters of what servers cache (clients, signing keys,
+    /// revocations, scopes), for cache invalidation.
     async fn change_generations(&self) -> Result<Generations, StoreError>;
-    /// A stream of wake-ups sent when another process changes a client or a key,
+    /// A stream of wake-ups sent when another process changes what servers cache,
     /// where the backend can push them (PostgreSQL `LISTEN`); `None` where the
     /// counters must be polled.
     async fn change_signals(&self) -> Result<Option<Box<dyn ChangeSignals>>, StoreError>;

@@ -111,6 +111,7 @@ pub struct Generations {
     pub clients: i64,
     pub signing_keys: i64,
     pub revocations: i64,
+    pub scopes: i64,
 }
 
 impl Generations {
@@ -119,6 +120,7 @@ impl Generations {
         self.clients >= other.clients
             && self.signing_keys >= other.signing_keys
             && self.revocations >= other.revocations
+            && self.scopes >= other.scopes
     }
 }
 

@@ -893,6 +893,7 @@ macro_rules! sql_store {
                         "clients" => generations.clients = generation,
                         "signing_keys" => generations.signing_keys = generation,
                         "revocations" => generations.revocations = generation,
+                        "scopes" => generations.scopes = generation,
                         _ => {}
                     }
                 }

@@ -117,7 +117,8 @@ impl TestApp {
     }
 
     /// Waits until the server has seen every change made so far through
-    /// [`TestApp::store`] (as it would a CLI's): it caches clients and keys.
+    /// [`TestApp::store`] (as it would a CLI's): it caches clients, keys,
+    /// revocations and the discovery document.
     pub async fn caches_caught_up(&self) {
         self.state.caches_caught_up().await.expect("read change generations");
     }

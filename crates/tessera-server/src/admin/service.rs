@@ -223,6 +223,7 @@ pub async fn create_scope(
 ) -> Result<ScopeRecord, ServerError> {
     actor.require_admin()?;
     let record = registry::create_scope(state.store(), name, description, unix_now()).await?;
+    state.scopes_changed();
     audit(state, actor.entry("scope.created", record.name.as_str())).await?;
     Ok(record)
 }
@@ -233,6 +234,7 @@ pub async fn delete_scope(state: &AppState, actor: &Actor, name: &str) -> Result
     if !state.store().delete_scope(name).await? {
         return Err(ServerError::Missing(format!("no scope named `{name}`")));
     }
+    state.scopes_changed();
     audit(state, actor.entry("scope.deleted", name)).await?;
     Ok(())
 }

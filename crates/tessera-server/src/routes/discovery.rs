@@ -1,11 +1,14 @@
 //! Authorization server metadata (RFC 8414, OpenID Connect Discovery) and the
 //! JWKS. Metadata lists only what this server really does.
+//!
+//! The metadata is rendered once and served as kept bytes until the scopes or
+//! the key set change (`changes`); everything else in it is fixed at start.
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera_core::client_auth::AuthMethod;
 use tessera_core::jwt::Signer;
 
@@ -13,7 +16,12 @@ use crate::error::ServerError;
 use crate::signatures::verified_algorithm_names;
 use crate::state::AppState;
 
-pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ServerError> {
+pub(super) async fn metadata(State(state): State<AppState>) -> Result<Response, ServerError> {
+    let document = state.discovery_document().get_or_render(render_metadata(&state)).await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], document).into_response())
+}
+
+async fn render_metadata(state: &AppState) -> Result<Bytes, ServerError> {
     let scopes: Vec<String> =
         state.store().list_scopes().await?.into_iter().map(|record| record.name.to_string()).collect();
     let challenge_methods: &[&str] =
@@ -75,7 +83,9 @@ pub(super) async fn metadata(State(state): State<AppState>) -> Result<Json<Value
     if state.settings().client_id_metadata_documents.is_some() {
         metadata["client_id_metadata_document_supported"] = json!(true);
     }
-    Ok(Json(metadata))
+    let serialized = serde_json::to_vec(&metadata)
+        .map_err(|err| ServerError::Internal(format!("serializing the discovery metadata: {err}")))?;
+    Ok(Bytes::from(serialized))
 }
 
 pub(super) async fn jwks(State(state): State<AppState>) -> Response {

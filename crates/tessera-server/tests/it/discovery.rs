@@ -1,7 +1,22 @@
 //! Discovery documents and the JWKS.
 
-use serde_json::Value;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tessera_core::user::Role;
+use tessera_server::admin::service::create_token_for;
+use tessera_server::unix_now;
+use tessera_server::users::{NewUser, add_user};
 use tessera_testkit::TestApp;
+
+/// The scopes a discovery document lists, after checking it is served as JSON.
+async fn listed_scopes(app: &TestApp, path: &str) -> Value {
+    let response = app.http.get(app.url(path)).send().await.expect("discovery");
+    assert_eq!(response.status(), 200, "{path}");
+    assert_eq!(response.headers()["content-type"], "application/json", "{path}");
+    let metadata: Value = response.json().await.expect("json");
+    metadata["scopes_supported"].clone()
+}
 
 #[tokio::test]
 async fn both_metadata_documents_describe_what_is_supported() {
@@ -54,6 +69,82 @@ async fn both_metadata_documents_describe_what_is_supported() {
             serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
         );
     }
+}
+
+/// The document is kept between requests, and a scope change made by any
+/// writer (here a second connection, as the CLI or another replica would)
+/// reaches it once the server has caught up with the store.
+#[tokio::test]
+async fn discovery_follows_scope_changes_made_through_the_store() {
+    let app = TestApp::spawn().await;
+    // Past the start's own changes (the first keys), so that what follows is the only change.
+    app.caches_caught_up().await;
+    let paths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"];
+    for path in paths {
+        assert_eq!(listed_scopes(&app, path).await, json!(["email", "offline_access", "openid", "profile"]));
+    }
+
+    app.add_scope("contact.read").await;
+    app.caches_caught_up().await;
+    for path in paths {
+        assert_eq!(
+            listed_scopes(&app, path).await,
+            json!(["contact.read", "email", "offline_access", "openid", "profile"]),
+            "{path}: a scope added after the document was served"
+        );
+    }
+
+    assert!(app.store().delete_scope("contact.read").await.expect("delete"));
+    app.caches_caught_up().await;
+    for path in paths {
+        assert_eq!(
+            listed_scopes(&app, path).await,
+            json!(["email", "offline_access", "openid", "profile"]),
+            "{path}: a deleted scope is no longer listed"
+        );
+    }
+}
+
+/// A scope this server adds or deletes itself is listed (or not) on its next
+/// request, without waiting for the watcher (which, polling once an hour
+/// here, would not come).
+#[tokio::test]
+async fn discovery_follows_this_servers_own_scope_changes_at_once() {
+    let app = TestApp::spawn_with(|config| config.change_poll_interval = Duration::from_secs(3600)).await;
+    let path = "/.well-known/openid-configuration";
+    assert_eq!(listed_scopes(&app, path).await, json!(["email", "offline_access", "openid", "profile"]));
+    let admin = NewUser {
+        username: "root".into(),
+        password: "correct horse battery".into(),
+        role: Role::Admin,
+        ..NewUser::default()
+    };
+    let admin = add_user(app.store(), admin, unix_now()).await.expect("admin added");
+    let token = create_token_for(app.store(), &admin, "test", None).await.expect("token").token;
+
+    let created = app
+        .http
+        .post(app.url("/admin/api/scopes"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "invoices.read", "description": "Read your invoices" }))
+        .send()
+        .await
+        .expect("create scope");
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        listed_scopes(&app, path).await,
+        json!(["email", "invoices.read", "offline_access", "openid", "profile"])
+    );
+
+    let deleted = app
+        .http
+        .delete(app.url("/admin/api/scopes/invoices.read"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete scope");
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(listed_scopes(&app, path).await, json!(["email", "offline_access", "openid", "profile"]));
 }
 
 #[tokio::test]

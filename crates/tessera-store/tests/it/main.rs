@@ -56,6 +56,7 @@ on_every_backend!(
     migrations_are_listed,
     checkpoints_keep_what_was_written,
     revocations_move_their_generation,
+    scope_changes_move_their_generation,
     a_replayed_code_starts_its_refresh_family_revoked,
     change_signals_wake_listeners,
     users,

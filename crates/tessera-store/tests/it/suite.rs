@@ -276,6 +276,31 @@ pub(crate) async fn revocations_move_their_generation(store: &dyn Store) {
     assert_eq!((after.clients, after.signing_keys), (before.clients, before.signing_keys));
 }
 
+/// Adding or deleting a scope moves the scopes counter (servers keep their
+/// discovery document, which lists the scopes) and wakes listening servers;
+/// no other cache is emptied.
+pub(crate) async fn scope_changes_move_their_generation(store: &dyn Store) {
+    let mut signals = store.change_signals().await.expect("listen");
+    let before = store.change_generations().await.expect("generations");
+    create_scope(store, "contact.read").await;
+    let created = store.change_generations().await.expect("generations");
+    assert!(created.scopes > before.scopes, "{before:?} -> {created:?}");
+    assert_eq!(
+        (created.clients, created.signing_keys, created.revocations),
+        (before.clients, before.signing_keys, before.revocations)
+    );
+    if let Some(signals) = &mut signals {
+        tokio::time::timeout(std::time::Duration::from_secs(10), signals.next())
+            .await
+            .expect("woken within 10 s")
+            .expect("signal");
+    }
+    assert!(store.delete_scope("contact.read").await.expect("delete"));
+    let deleted = store.change_generations().await.expect("generations");
+    assert!(deleted.scopes > created.scopes, "{created:?} -> {deleted:?}");
+    assert_eq!(deleted.clients, created.clients);
+}
+
 /// Background housekeeping runs beside writes and loses nothing.
 pub(crate) async fn checkpoints_keep_what_was_written(store: &dyn Store) {
     create_scope(store, "contact.read").await;
