@@ -23,6 +23,7 @@ PEER = "oidc-provider"
 SCENARIOS = [
     ("client_credentials", "client_credentials, Basic auth, ES256 JWT"),
     ("client_credentials_rs256", "client_credentials, Basic auth, RS256 JWT"),
+    ("refresh", "refresh_token grant (rotating), Basic auth, ES256 JWT"),
     ("code_flow", "code flow, server side (authorize + token), flows/s"),
     ("code_flow_1conn", "code flow, server side, one connection, flows/s"),
     ("introspection", "introspection of an access token"),
@@ -33,28 +34,27 @@ SCENARIOS = [
 
 def not_yet(meta):
     """Rows that cannot be measured, and why, after the scenario they belong
-    with. What Tessera offers is read from its discovery document and source
-    tree in this run, so the reason stays true as Tessera grows."""
-    grants = set(filter(None, meta.get("tessera_grant_types", "").split(",")))
-    if "refresh_token" in grants:
-        refresh = "not measured: the bench has no refresh-grant driver yet"
-    else:
-        refresh = "not yet available: Tessera offers no refresh_token grant at this commit"
+    with. What Tessera offers is read from its source tree in this run, so the
+    reason stays true as Tessera grows."""
     if meta.get("has_guard") == "yes":
         guard = "not measured: the bench has no guard driver yet"
     else:
         guard = "not yet available: there is no tessera-guard crate at this commit"
     return {
-        "client_credentials_rs256": [
-            (None, TESSERA, "not yet available: Tessera signs access tokens with ES256 only"),
-        ],
-        "code_flow_1conn": [
-            ("refresh_token grant", "both", refresh),
-        ],
         "discovery": [
             ("guard validation of a token", TESSERA, guard),
         ],
     }
+
+
+def scale_pairs(meta):
+    """(ordinary store's row, scale store's row) for each scale store run."""
+    pairs = []
+    if meta.get("scale_server_sqlite"):
+        pairs.append((TESSERA, meta["scale_server_sqlite"]))
+    if meta.get("scale_server_pg"):
+        pairs.append((TESSERA_PG, meta["scale_server_pg"]))
+    return pairs
 
 
 def read_meta(path):
@@ -143,26 +143,36 @@ def main():
     def blank(label, server, text):
         w(f"| {label} | {server} | {text} | | | | | |")
 
-    scale_server = f"Tessera (SQLite, {int(meta['scale_clients']):,} clients)"
+    pairs = scale_pairs(meta)
+    scale_clients = int(meta.get("scale_clients") or 0)
+    scale_refresh = int(meta.get("scale_refresh_tokens") or 0)
     for key, label in SCENARIOS:
         row(label, TESSERA, (key, TESSERA), (key, PEER))
-        if key == "client_credentials":
+        if key in ("client_credentials", "refresh"):
             if (key, TESSERA_PG) in summary:
                 row(label, TESSERA_PG, (key, TESSERA_PG), (key, PEER))
-            else:
-                blank(label, TESSERA_PG, f"not measured: {meta.get('postgres_note') or 'PostgreSQL not reachable'}")
+            elif meta.get("postgres_note"):
+                blank(label, TESSERA_PG, f"not measured: {meta['postgres_note']}")
         row(label, PEER, (key, PEER))
+        if key == "refresh":
+            for empty, scale in pairs:
+                row(label, scale, (key, scale), (key, empty), " of empty store")
         for other_label, server, why in not_yet(meta).get(key, []):
             blank(other_label or label, server, why)
         if key == "client_credentials":
             many = "client_credentials_many"
-            many_label = (f"client_credentials, each request the next of "
-                          f"{int(meta['scale_sample']):,} clients (1 client on the first row)")
-            if (many, scale_server) in summary:
-                row(many_label, f"{TESSERA}, 1 client", (many, TESSERA))
-                row(many_label, scale_server, (many, scale_server), (many, TESSERA), " of 1 client")
+            if scale_clients:
+                many_label = (f"client_credentials, each request the next of "
+                              f"{int(meta['scale_sample']):,} clients (1 client on the empty store's row)")
             else:
-                blank("client_credentials with many registered clients", TESSERA, "not measured (BENCH_SCALE_CLIENTS=0)")
+                many_label = "client_credentials, one client (token_many.lua)"
+            measured = [(empty, scale) for empty, scale in pairs if (many, scale) in summary]
+            for empty, scale in measured:
+                row(many_label, f"{empty}, 1 client", (many, empty))
+                row(many_label, scale, (many, scale), (many, empty), " of empty store")
+            if not measured:
+                blank("client_credentials with a big store", TESSERA,
+                      "not measured (BENCH_SCALE_CLIENTS=0 and BENCH_SCALE_REFRESH_TOKENS=0)")
     w(f"| idle RSS after start | {TESSERA} | | | | | {mb(int(meta['idle_rss_tessera_kb']))} | |")
     if meta.get("idle_rss_tessera_pg_kb"):
         w(f"| idle RSS after start | {TESSERA_PG} | | | | | {mb(int(meta['idle_rss_tessera_pg_kb']))} | |")
@@ -187,12 +197,36 @@ def main():
       "the worker's memory (every worker holds a copy), so the peer's row is a lower bound "
       "on its cost. Tessera's row introspects its ES256 JWT (signature verification, "
       "revocation and client lookups).")
-    w("- RS256: the peer signs with a second resource indicator configured for RS256.")
-    if meta["scale_clients"] != "0":
-        w(f"- The many-clients rows are Tessera alone: {int(meta['scale_clients']):,} clients bulk-inserted "
-          "into SQLite (copies of a CLI-made client, see bench/seed_clients.py), wrk sending each "
-          f"request as the next of {int(meta['scale_sample']):,} of them spread over the whole table; "
-          "the first row runs the same script with the one client of the ordinary database.")
+    w(f"- RS256: both servers sign with RS256 for one resource indicator (`{meta.get('rs256_resource', '')}`), "
+      "requested with `resource=`: Tessera through its `[resources]` configuration (`signing_alg = "
+      "\"RS256\"`) and a client registered for that resource, the peer through its resource server "
+      "settings.")
+    w(f"- Refresh grant: each wrk run starts with {int(meta.get('refresh_pool') or 0):,} fresh refresh "
+      "tokens got by real code flows (bench/refresh_pool.py, outside the measured time); each request "
+      "presents one, and the successor in its answer goes back into the pool (bench/wrk/refresh.lua), "
+      "so every request is a first use and a rotation: the old token marked rotated, its successor "
+      "stored, an ES256 access token signed. A refused refresh counts as an error, and so does a run "
+      "whose pool cannot be filled (the server refused or timed out a code flow): it is recorded as "
+      "0 req/s with one error. Both servers rotate on every use (the peer with "
+      "`rotateRefreshToken: true`; it issues refresh tokens to the client without `offline_access`, "
+      "as Tessera does outside OpenID requests). The ordinary stores are empty at the start of the "
+      "scenario and keep the rotated tokens of the earlier runs (some hundred thousand rows by the end).")
+    if pairs:
+        sizes = []
+        if scale_clients:
+            sizes.append(f"{scale_clients:,} clients (copies of a CLI-made client, bench/seed_clients.py)")
+        if scale_refresh:
+            sizes.append(f"{scale_refresh:,} refresh tokens (families of five, four rotated and one live, "
+                         "a third of them expired, one in 50 revoked, spread over the clients and "
+                         f"{scale_refresh // 20:,} users; bench/seed_refresh_tokens.py)")
+        seeded = [f"{backend} {meta[key]} s" for backend, key in
+                  (("SQLite", "seed_seconds_sqlite"), ("PostgreSQL", "seed_seconds_pg")) if meta.get(key)]
+        w(f"- The scale rows are Tessera alone, on stores bulk-loaded with {' and '.join(sizes)}"
+          f"{' (seeding took ' + ', '.join(seeded) + ')' if seeded else ''}. The client_credentials "
+          f"pair runs one script on both stores, each request as the next of a list of clients: "
+          f"{int(meta['scale_sample']):,} of the seeded ones spread over the whole table, or the "
+          "empty store's one client. The refresh rows present real tokens, issued by code flows, "
+          "among the seeded ones. Ratios are to the same backend's empty store, same run.")
     w("- Code flow: one user signs in (argon2id, once) and consents once before the runs; "
       "wrk then alternates GET /authorize, answered at once with a redirect carrying a code, "
       "and POST /token for that code with its PKCE verifier (client_secret_basic), so a flow "
@@ -244,13 +278,27 @@ def main():
           f"| {verdict(peak < 100 * 1024)} |")
     idle = int(meta["idle_rss_tessera_kb"])
     w(f"| Tessera idle RSS < 30 MB | {mb(idle)} (SQLite) | {verdict(idle < 30 * 1024)} |")
-    many = summary.get(("client_credentials_many", scale_server))
-    many_base = summary.get(("client_credentials_many", TESSERA))
-    if many and many_base:
-        w(f"| cost grows with log(n) or better in registered clients | {int(meta['scale_clients']):,} "
-          f"clients: {many['rps']:,.0f} req/s, {many['rps'] / many_base['rps']:.0%} of 1 client's "
-          f"{many_base['rps']:,.0f} (p99 {ms(many['p99'])} vs {ms(many_base['p99'])}) | "
-          "no pass mark: two sizes, read the ratio |")
+    full_size = scale_clients >= 1_000_000 and scale_refresh >= 10_000_000
+    for empty, scale in pairs:
+        parts, shares = [], []
+        for key, name in (("client_credentials_many", "client_credentials"), ("refresh", "refresh")):
+            big, base = summary.get((key, scale)), summary.get((key, empty))
+            if big and base and base["rps"]:
+                share = big["rps"] / base["rps"]
+                shares.append(share)
+                parts.append(f"{name} {share:.0%} ({big['rps']:,.0f} vs {base['rps']:,.0f} req/s, "
+                             f"p99 {ms(big['p99'])} vs {ms(base['p99'])})")
+        if not parts:
+            continue
+        if full_size and len(shares) == 2:
+            judged = verdict(min(shares) >= 0.8)
+        elif full_size:
+            judged = "not judged: a scenario was not run"
+        else:
+            judged = "not judged: a smaller store than the target's"
+        backend = "PostgreSQL" if empty == TESSERA_PG else "SQLite"
+        w(f"| with 1M clients and 10M refresh tokens, client_credentials and refresh >= 80% of the "
+          f"empty store's ({backend}) | {scale.split('(', 1)[1].rstrip(')')}: {'; '.join(parts)} | {judged} |")
     invalid = [f"{k[0]} / {k[1]}" for k, s in summary.items() if s["errors"]]
     w("")
     if invalid:

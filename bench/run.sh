@@ -6,21 +6,30 @@
 #
 # It builds Tessera in release mode, installs the peer and wrk if missing,
 # starts Tessera (SQLite; PostgreSQL when one answers on 127.0.0.1:5432;
-# SQLite with a million clients bulk-inserted) and the peer on loopback with
-# fresh state, drives each scenario (client_credentials, the code flow,
-# introspection, JWKS, discovery) with wrk for a bounded time, A/B
-# interleaved, then stops everything it started (by PID) and writes
-# bench/results/YYYY-MM-DD-<commit>.md and bench/results/latest.md.
-# A full run takes about 10 minutes.
+# the scale stores: SQLite, and PostgreSQL if it answers, with a million
+# clients and ten million refresh tokens bulk-inserted) and the peer on
+# loopback with fresh state, drives each scenario (client_credentials ES256
+# and RS256, the refresh grant, the code flow, introspection, JWKS,
+# discovery) with wrk for a bounded time, A/B interleaved, then stops
+# everything it started (by PID) and writes bench/results/YYYY-MM-DD-<commit>.md
+# and bench/results/latest.md. PostgreSQL databases it creates are dropped.
+# A full run takes about 25 minutes, 7 of them seeding the scale stores
+# (BENCH_SCALE_REFRESH_TOKENS=0 BENCH_SCALE_CLIENTS=0 skips them: 15 minutes).
 #
 # Settings (environment): BENCH_DURATION (10s per run), BENCH_ROUNDS (3),
 # BENCH_WARMUP (2s), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
 # BENCH_TARGET_DIR ($HOME/.cache/tessera/bench-target), PEER_WORKERS (nproc),
 # BENCH_SCALE_CLIENTS (1000000; 0 skips), BENCH_SCALE_SAMPLE (10000),
-# BENCH_SCENARIOS (a comma-separated subset, e.g. client_credentials,introspection;
-# default: all), BENCH_SOURCE: "worktree" (default) builds the files as they are; "head"
+# BENCH_SCALE_REFRESH_TOKENS (10000000 refresh tokens in the scale stores; 0
+# skips), BENCH_SCALE_POSTGRES (1: also a PostgreSQL scale store; 0 skips),
+# BENCH_REFRESH_POOL (live refresh tokens per refresh run, got by code flows;
+# default 4 x BENCH_CONNECTIONS),
+# BENCH_SCENARIOS (a comma-separated subset of client_credentials,
+# client_credentials_many, client_credentials_rs256, refresh, introspection,
+# code_flow, code_flow_1conn, jwks, discovery; default: all), BENCH_SOURCE: "worktree" (default) builds the files as they are; "head"
 # builds a copy of the last commit (git archive), for figures that match the
 # commit named in the results while someone edits the work tree.
+# BENCH_KEEP_WORK=1 keeps the scratch directory (logs, wrk output) on exit.
 # Exit status: 0, or 1 when a run had errors (the results are still written).
 
 set -euo pipefail
@@ -40,6 +49,18 @@ PEER_WORKERS=${PEER_WORKERS:-$(nproc)}
 # wrk uses SCALE_SAMPLE in turn.
 SCALE_CLIENTS=${BENCH_SCALE_CLIENTS:-1000000}
 SCALE_SAMPLE=${BENCH_SCALE_SAMPLE:-10000}
+# ...and this many refresh tokens (0: none), in SQLite and, unless
+# BENCH_SCALE_POSTGRES=0, in PostgreSQL.
+SCALE_REFRESH=${BENCH_SCALE_REFRESH_TOKENS:-10000000}
+SCALE_POSTGRES=${BENCH_SCALE_POSTGRES:-1}
+# Live refresh tokens each refresh run starts with: more than the connections,
+# so no connection waits for a successor to come back.
+REFRESH_POOL=${BENCH_REFRESH_POOL:-$((4 * CONNECTIONS))}
+((REFRESH_POOL > CONNECTIONS)) || { echo "BENCH_REFRESH_POOL must exceed the connections" >&2; exit 2; }
+# The RS256 comparison: a resource Tessera signs for with RS256 (its
+# [resources] configuration) and the peer too (bench/peer/server.mjs).
+RS256_RESOURCE=https://api-rs256.bench.test
+RS256_RESOURCE_ENCODED=https%3A%2F%2Fapi-rs256.bench.test
 PG_HOST=127.0.0.1
 PG_PORT=5432
 # The code flow's redirect URI: only read from the Location header, never
@@ -57,7 +78,8 @@ die() { log "error: $*"; exit 2; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tessera-bench.XXXXXX")
 # Everything this script starts is listed here and stopped by PID on exit.
 STARTED_PIDS=()
-PG_DB=""
+# The PostgreSQL databases this script created, dropped on exit.
+PG_DBS=()
 
 cleanup() {
   local status=$?
@@ -77,10 +99,15 @@ cleanup() {
   for pid in "${STARTED_PIDS[@]}"; do
     kill -KILL "$pid" 2>/dev/null || true
   done
-  if [[ -n $PG_DB ]]; then
-    dropdb -h "$PG_HOST" -p "$PG_PORT" -U postgres --if-exists --force "$PG_DB" || log "could not drop database $PG_DB"
+  local db
+  for db in "${PG_DBS[@]}"; do
+    dropdb -h "$PG_HOST" -p "$PG_PORT" -U postgres --if-exists --force "$db" || log "could not drop database $db"
+  done
+  if [[ ${BENCH_KEEP_WORK:-0} == 1 ]]; then
+    log "kept the servers' logs and wrk's output in $WORK"
+  else
+    rm -rf "$WORK"
   fi
-  rm -rf "$WORK"
   exit "$status"
 }
 trap cleanup EXIT
@@ -113,7 +140,10 @@ case ${BENCH_SOURCE:-worktree} in
     # A fixed place, so cargo reuses the dependencies it already built there.
     SOURCE="$HOME/.cache/tessera/bench-src"
     rm -rf "$SOURCE" && mkdir -p "$SOURCE"
-    git -C "$REPO" archive "$COMMIT" | tar -x -C "$SOURCE"
+    # -m: the files get the time of extraction, not the commit's. Cargo judges
+    # freshness by modification time, and the work tree builds into the same
+    # target dir: with the commit's older times it could reuse a work-tree build.
+    git -C "$REPO" archive "$COMMIT" | tar -x -m -C "$SOURCE"
     ;;
   *) die "BENCH_SOURCE must be worktree or head" ;;
 esac
@@ -222,6 +252,66 @@ serve_tessera() {
   printf -v "TESSERA_PID_$name" '%s' "$pid"
 }
 
+# create_pg_db NAME: a fresh PostgreSQL database, dropped on exit, with
+# $WORK/NAME.toml pointing Tessera at it and PG_URL_<NAME> its URL.
+create_pg_db() {
+  local name=$1
+  local db="tessera_bench_$$_${RANDOM}_$name"
+  createdb -h "$PG_HOST" -p "$PG_PORT" -U postgres "$db"
+  PG_DBS+=("$db")
+  printf -v "PG_URL_$name" '%s' "postgres://postgres@$PG_HOST:$PG_PORT/$db"
+  printf 'database_url = "postgres://postgres@%s:%s/%s"\n' "$PG_HOST" "$PG_PORT" "$db" >"$WORK/$name.toml"
+}
+
+# The code flow's and the refresh scenario's user, in each database (ARGS).
+BENCH_USER_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+seed_user() {
+  printf '%s\n' "$BENCH_USER_PASSWORD" | "$TESSERA" "$@" user add benchuser --password-stdin >/dev/null
+}
+
+# The refresh scenario's client on each server, by NAME (Tessera's databases
+# and "peer"): its Basic credentials, its authorization URL, the token URL and
+# the signed-in session's cookie (set by refresh_session).
+declare -A REFRESH_BASIC REFRESH_AUTHORIZE REFRESH_TOKEN_URL REFRESH_COOKIE
+
+# seed_refresh_client NAME ARGS...: a web application allowed the code flow and
+# refresh tokens, in the database ARGS pick.
+seed_refresh_client() {
+  local name=$1 created
+  shift
+  created=$("$TESSERA" "$@" client create --name bench-refresh --redirect-uri "$REDIRECT_URI" --scope contact.read \
+    --grant-type authorization_code --grant-type refresh_token --output json)
+  REFRESH_BASIC[$name]=$(printf '%s:%s' "$(json_field client_id <<<"$created")" \
+    "$(json_field client_secret <<<"$created")" | base64 -w0)
+  REFRESH_CLIENT_ID[$name]=$(json_field client_id <<<"$created")
+}
+declare -A REFRESH_CLIENT_ID
+
+# refresh_session NAME KIND BASE_URL AUTHORIZE_PATH [USERNAME PASSWORD]: signs
+# in and consents once (bench/codeflow_setup.py), so that each run's pool of
+# refresh tokens comes from code flows answered at once.
+refresh_session() {
+  local name=$1 kind=$2 base=$3 path=$4
+  shift 4
+  REFRESH_AUTHORIZE[$name]="$base$path"
+  REFRESH_TOKEN_URL[$name]="$base/token"
+  REFRESH_COOKIE[$name]=$(python3 "$BENCH_DIR/codeflow_setup.py" "$kind" "$base$path" "$base/token" \
+    "$REDIRECT_URI" "${REFRESH_BASIC[$name]}" "$CODE_VERIFIER" "$@")
+}
+
+tessera_refresh_path() { # the authorization request of Tessera's refresh client NAME
+  echo "/authorize?response_type=code&client_id=${REFRESH_CLIENT_ID[$1]}&redirect_uri=$REDIRECT_URI_ENCODED&scope=contact.read&code_challenge=$CODE_CHALLENGE&code_challenge_method=S256"
+}
+
+# fill_refresh_pool NAME FILE: REFRESH_POOL fresh refresh tokens from NAME,
+# by real code flows, for one wrk run (the last run's tokens are spent).
+fill_refresh_pool() {
+  python3 "$BENCH_DIR/refresh_pool.py" "${REFRESH_AUTHORIZE[$1]}" "${REFRESH_TOKEN_URL[$1]}" "$REDIRECT_URI" \
+    "${REFRESH_BASIC[$1]}" "$CODE_VERIFIER" "${REFRESH_COOKIE[$1]}" "$REFRESH_POOL" "$2"
+}
+
+thousands() { printf '%s' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+
 # ---------------------------------------------------------------- signing ceiling
 
 # Before any server starts, so the ceiling is measured on an otherwise idle
@@ -238,45 +328,91 @@ LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log "starting Tessera on SQLite"
 mkdir -p "$WORK/sqlite"
-seed_tessera sqlite --data-dir "$WORK/sqlite"
+# Access tokens for the RS256 resource are signed with RS256 (per-resource
+# settings are read from the configuration file only).
+printf '[resources."%s"]\nsigning_alg = "RS256"\n' "$RS256_RESOURCE" >"$WORK/sqlite.toml"
+SQLITE_ARGS=(--config "$WORK/sqlite.toml" --data-dir "$WORK/sqlite")
+seed_tessera sqlite "${SQLITE_ARGS[@]}"
+# The RS256 scenario's client, registered for that resource only.
+RS256_CLIENT=$("$TESSERA" "${SQLITE_ARGS[@]}" client create --name bench-rs256 --scope contact.read \
+  --resource "$RS256_RESOURCE" --output json)
+TESSERA_RS256_BASIC=$(printf '%s:%s' "$(json_field client_id <<<"$RS256_CLIENT")" \
+  "$(json_field client_secret <<<"$RS256_CLIENT")" | base64 -w0)
 # The code flow's user and web application, in the same database.
-BENCH_USER_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-printf '%s\n' "$BENCH_USER_PASSWORD" | "$TESSERA" --data-dir "$WORK/sqlite" user add benchuser --password-stdin >/dev/null
-WEB_CLIENT=$("$TESSERA" --data-dir "$WORK/sqlite" client create --name bench-web --redirect-uri "$REDIRECT_URI" \
+seed_user "${SQLITE_ARGS[@]}"
+WEB_CLIENT=$("$TESSERA" "${SQLITE_ARGS[@]}" client create --name bench-web --redirect-uri "$REDIRECT_URI" \
   --scope contact.read --grant-type authorization_code --output json)
 WEB_CLIENT_ID=$(json_field client_id <<<"$WEB_CLIENT")
 TESSERA_WEB_BASIC=$(printf '%s:%s' "$WEB_CLIENT_ID" "$(json_field client_secret <<<"$WEB_CLIENT")" | base64 -w0)
-serve_tessera sqlite --data-dir "$WORK/sqlite"
+seed_refresh_client sqlite "${SQLITE_ARGS[@]}"
+serve_tessera sqlite "${SQLITE_ARGS[@]}"
 # Idle memory: after start and seeding, before any request.
 sleep 2
 IDLE_RSS_TESSERA=$(status_kb VmRSS "$TESSERA_PID_sqlite")
 
 POSTGRES_NOTE=""
 IDLE_RSS_TESSERA_PG=""
+HAVE_PG=no
 if pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; then
   log "starting Tessera on PostgreSQL"
-  PG_DB="tessera_bench_$$_$RANDOM"
-  createdb -h "$PG_HOST" -p "$PG_PORT" -U postgres "$PG_DB"
-  printf 'database_url = "postgres://postgres@%s:%s/%s"\n' "$PG_HOST" "$PG_PORT" "$PG_DB" >"$WORK/postgres.toml"
+  HAVE_PG=yes
+  create_pg_db pg
   mkdir -p "$WORK/pg"
-  seed_tessera pg --config "$WORK/postgres.toml" --data-dir "$WORK/pg"
-  serve_tessera pg --config "$WORK/postgres.toml" --data-dir "$WORK/pg"
+  PG_ARGS=(--config "$WORK/pg.toml" --data-dir "$WORK/pg")
+  seed_tessera pg "${PG_ARGS[@]}"
+  seed_user "${PG_ARGS[@]}"
+  seed_refresh_client pg "${PG_ARGS[@]}"
+  serve_tessera pg "${PG_ARGS[@]}"
   sleep 2
   IDLE_RSS_TESSERA_PG=$(status_kb VmRSS "$TESSERA_PID_pg")
 else
   POSTGRES_NOTE="no PostgreSQL answered on $PG_HOST:$PG_PORT"
-  log "$POSTGRES_NOTE: skipping the PostgreSQL scenario"
+  log "$POSTGRES_NOTE: skipping the PostgreSQL scenarios"
 fi
 
-if ((SCALE_CLIENTS > 0)); then
-  # Bulk insert after the CLI made the first client (and so ran the
-  # migrations): the seeder copies that client's row, see seed_clients.py.
-  log "seeding Tessera on SQLite with $SCALE_CLIENTS clients"
+# The scale stores: SCALE_CLIENTS clients and SCALE_REFRESH refresh tokens,
+# bulk-inserted after the CLI made the first client (and so ran the
+# migrations): the client seeder copies that client's row (see
+# seed_clients.py), then the refresh scenario's user and client are added
+# through the CLI, then the refresh tokens (seed_refresh_tokens.py).
+SCALE_STORES=()
+SCALE_PARTS=()
+((SCALE_CLIENTS > 0)) && SCALE_PARTS+=("$(thousands "$SCALE_CLIENTS") clients")
+((SCALE_REFRESH > 0)) && SCALE_PARTS+=("$(thousands "$SCALE_REFRESH") refresh tokens")
+SCALE_LABEL=$(printf '%s\n' "${SCALE_PARTS[@]}" | paste -sd ';' | sed 's/;/, /g')
+# seed_scale NAME DATABASE ARGS...: seeds the scale store NAME (DATABASE: the
+# SQLite file or the PostgreSQL URL) and starts Tessera on it.
+seed_scale() {
+  local name=$1 database=$2 started=$SECONDS
+  shift 2
+  seed_tessera "$name" "$@"
+  if ((SCALE_CLIENTS > 0)); then
+    local secret_var="TESSERA_SECRET_$name"
+    python3 "$BENCH_DIR/seed_clients.py" "$database" "$SCALE_CLIENTS" "$SCALE_SAMPLE" \
+      "$WORK/$name-clients.txt" "${!secret_var}"
+  fi
+  seed_user "$@"
+  seed_refresh_client "$name" "$@"
+  if ((SCALE_REFRESH > 0)); then
+    local kind=sqlite
+    [[ $database == postgres://* ]] && kind=postgres
+    python3 "$BENCH_DIR/seed_refresh_tokens.py" "$kind" "$database" "$SCALE_REFRESH"
+  fi
+  printf -v "SEED_SECONDS_$name" '%s' "$((SECONDS - started))"
+  log "seeded $name in $((SECONDS - started)) s"
+  serve_tessera "$name" "$@"
+  SCALE_STORES+=("$name")
+}
+if ((SCALE_CLIENTS > 0 || SCALE_REFRESH > 0)); then
+  log "seeding Tessera on SQLite with $SCALE_LABEL"
   mkdir -p "$WORK/scale"
-  seed_tessera scale --data-dir "$WORK/scale"
-  python3 "$BENCH_DIR/seed_clients.py" "$WORK/scale/tessera.db" "$SCALE_CLIENTS" "$SCALE_SAMPLE" \
-    "$WORK/scale-clients.txt" "$TESSERA_SECRET_scale"
-  serve_tessera scale --data-dir "$WORK/scale"
+  seed_scale scale "$WORK/scale/tessera.db" --data-dir "$WORK/scale"
+  if [[ $HAVE_PG == yes && $SCALE_POSTGRES == 1 ]]; then
+    log "seeding Tessera on PostgreSQL with $SCALE_LABEL"
+    create_pg_db scalepg
+    mkdir -p "$WORK/scalepg"
+    seed_scale scalepg "$PG_URL_scalepg" --config "$WORK/scalepg.toml" --data-dir "$WORK/scalepg"
+  fi
 fi
 
 log "starting oidc-provider ($PEER_WORKERS workers)"
@@ -318,6 +454,19 @@ PEER_AUTHORIZE_PATH="/auth?response_type=code&client_id=bench-web&redirect_uri=$
 PEER_COOKIE=$(python3 "$BENCH_DIR/codeflow_setup.py" peer "$PEER_URL$PEER_AUTHORIZE_PATH" \
   "$PEER_URL/token" "$REDIRECT_URI" "$PEER_WEB_BASIC" "$CODE_VERIFIER")
 
+# The refresh scenario: the same once-only sign-in and consent for each
+# server's refresh client; each run then gets its tokens by code flows.
+REFRESH_SERVERS=(sqlite)
+[[ $HAVE_PG == yes ]] && REFRESH_SERVERS+=(pg)
+REFRESH_SERVERS+=("${SCALE_STORES[@]}")
+for name in "${REFRESH_SERVERS[@]}"; do
+  url_var="TESSERA_URL_$name"
+  refresh_session "$name" tessera "${!url_var}" "$(tessera_refresh_path "$name")" benchuser "$BENCH_USER_PASSWORD"
+done
+REFRESH_BASIC[peer]=$(printf '%s:%s' bench-refresh "$PEER_CLIENT_SECRET" | base64 -w0)
+refresh_session peer peer "$PEER_URL" \
+  "/auth?response_type=code&client_id=bench-refresh&redirect_uri=$REDIRECT_URI_ENCODED&scope=contact.read&code_challenge=$CODE_CHALLENGE&code_challenge_method=S256"
+
 # What Tessera offers at this commit, for the rows that cannot be measured.
 TESSERA_GRANT_TYPES=$(curl -sf "$TESSERA_URL_sqlite/.well-known/openid-configuration" \
   | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin).get("grant_types_supported", [])))')
@@ -338,9 +487,25 @@ run_wrk() {
   [[ $round == 0 ]] && duration=$WARMUP
   local -a pid_list
   IFS=, read -r -a pid_list <<<"$pids"
-  reset_peak "${pid_list[@]}"
   local out="$WORK/wrk-$scenario-${server//[^A-Za-z]/}-$round.txt"
-  env BENCH_WRK_DIR="$BENCH_DIR/wrk" "$@" \
+  # A refresh target names the server its tokens come from: a fresh pool for
+  # every run, got before the peak is reset.
+  # A server that cannot issue them fails the run (recorded as an error, so
+  # the report marks it invalid) rather than the whole bench.
+  local arg
+  for arg in "$@"; do
+    if [[ $arg == BENCH_REFRESH_SOURCE=* ]]; then
+      if ! fill_refresh_pool "${arg#*=}" "$WORK/pool.txt" 2>"$WORK/pool.err"; then
+        log "$scenario on $server, round $round: no refresh tokens: $(tail -c 300 "$WORK/pool.err")"
+        [[ $round == 0 ]] && return 0
+        printf '%s\t%s\t%s\t0\t0\t0\t1\t0\n' "$scenario" "$server" "$round" >>"$RUNS_TSV"
+        return 0
+      fi
+      set -- "$@" BENCH_REFRESH_FILE="$WORK/pool.txt"
+    fi
+  done
+  reset_peak "${pid_list[@]}"
+  env BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_WRK_THREADS="$THREADS" "$@" \
     wrk -t"$THREADS" -c"$connections" -d"$duration" --latency -s "$BENCH_DIR/wrk/$script" "$url" </dev/null >"$out" 2>&1 \
     || { cat "$out" >&2; die "wrk failed for $scenario on $server"; }
   [[ $round == 0 ]] && return 0
@@ -381,28 +546,55 @@ run_scenario() {
 T="Tessera (SQLite)"
 TP="Tessera (PostgreSQL)"
 P="oidc-provider"
-TS="Tessera (SQLite, $(printf '%s' "$SCALE_CLIENTS" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') clients)"
+# The scale stores' rows, e.g. "Tessera (SQLite, 1,000,000 clients, 10,000,000 refresh tokens)".
+TS="Tessera (SQLite, $SCALE_LABEL)"
+TSP="Tessera (PostgreSQL, $SCALE_LABEL)"
+declare -A SCALE_SERVER=([scale]="$TS" [scalepg]="$TSP")
+declare -A EMPTY_NAME=([scale]=sqlite [scalepg]=pg)
+declare -A EMPTY_SERVER=([scale]="$T" [scalepg]="$TP")
 PEER_PIDS_CSV=$(IFS=,; echo "${PEER_PIDS[*]}")
 
 CC_TARGETS="$T|$TESSERA_URL_sqlite/token|token.lua|$TESSERA_PID_sqlite|BENCH_BASIC=$TESSERA_BASIC_sqlite"
-if [[ -n $PG_DB ]]; then
+if [[ $HAVE_PG == yes ]]; then
   CC_TARGETS+=$'\n'"$TP|$TESSERA_URL_pg/token|token.lua|$TESSERA_PID_pg|BENCH_BASIC=$TESSERA_BASIC_pg"
 fi
 CC_TARGETS+=$'\n'"$P|$PEER_URL/token|token.lua|$PEER_PIDS_CSV|BENCH_BASIC=$PEER_BASIC"
 run_scenario client_credentials "$CC_TARGETS"
 
-if ((SCALE_CLIENTS > 0)); then
-  # The same rotating script on both sides: one registered client against
-  # SCALE_SAMPLE clients picked across SCALE_CLIENTS.
-  echo "$TESSERA_BASIC_sqlite" >"$WORK/one-client.txt"
-  run_scenario client_credentials_many \
-    "$T|$TESSERA_URL_sqlite/token|token_many.lua|$TESSERA_PID_sqlite|BENCH_CLIENTS_FILE=$WORK/one-client.txt
-$TS|$TESSERA_URL_scale/token|token_many.lua|$TESSERA_PID_scale|BENCH_CLIENTS_FILE=$WORK/scale-clients.txt"
+if ((${#SCALE_STORES[@]} > 0)); then
+  # The same rotating script on both sides of each pair: the one client of
+  # the ordinary store against SCALE_SAMPLE clients picked across the scale
+  # store's SCALE_CLIENTS (its one CLI-made client if none were seeded).
+  MANY_TARGETS=""
+  for name in "${SCALE_STORES[@]}"; do
+    empty=${EMPTY_NAME[$name]}
+    empty_basic="TESSERA_BASIC_$empty" empty_url="TESSERA_URL_$empty" empty_pid="TESSERA_PID_$empty"
+    scale_basic="TESSERA_BASIC_$name" scale_url="TESSERA_URL_$name" scale_pid="TESSERA_PID_$name"
+    echo "${!empty_basic}" >"$WORK/$empty-one-client.txt"
+    ((SCALE_CLIENTS > 0)) || echo "${!scale_basic}" >"$WORK/$name-clients.txt"
+    MANY_TARGETS+="${EMPTY_SERVER[$name]}|${!empty_url}/token|token_many.lua|${!empty_pid}|BENCH_CLIENTS_FILE=$WORK/$empty-one-client.txt"$'\n'
+    MANY_TARGETS+="${SCALE_SERVER[$name]}|${!scale_url}/token|token_many.lua|${!scale_pid}|BENCH_CLIENTS_FILE=$WORK/$name-clients.txt"$'\n'
+  done
+  run_scenario client_credentials_many "$MANY_TARGETS"
 fi
 
-# Tessera has no RS256 access tokens yet: the peer alone, for the record.
+# Both sign the tokens of the same resource indicator with RS256.
 run_scenario client_credentials_rs256 \
-  "$P|$PEER_URL/token|token.lua|$PEER_PIDS_CSV|BENCH_BASIC=$PEER_BASIC BENCH_TOKEN_EXTRA=&resource=https%3A%2F%2Fapi-rs256.bench.test"
+  "$T|$TESSERA_URL_sqlite/token|token.lua|$TESSERA_PID_sqlite|BENCH_BASIC=$TESSERA_RS256_BASIC BENCH_TOKEN_EXTRA=&resource=$RS256_RESOURCE_ENCODED
+$P|$PEER_URL/token|token.lua|$PEER_PIDS_CSV|BENCH_BASIC=$PEER_BASIC BENCH_TOKEN_EXTRA=&resource=$RS256_RESOURCE_ENCODED"
+
+# The refresh grant, rotating: every server in one interleaved scenario, the
+# scale stores' rows read against their backend's ordinary store.
+REFRESH_TARGETS="$T|$TESSERA_URL_sqlite/token|refresh.lua|$TESSERA_PID_sqlite|BENCH_BASIC=${REFRESH_BASIC[sqlite]} BENCH_REFRESH_SOURCE=sqlite"
+if [[ $HAVE_PG == yes ]]; then
+  REFRESH_TARGETS+=$'\n'"$TP|$TESSERA_URL_pg/token|refresh.lua|$TESSERA_PID_pg|BENCH_BASIC=${REFRESH_BASIC[pg]} BENCH_REFRESH_SOURCE=pg"
+fi
+REFRESH_TARGETS+=$'\n'"$P|$PEER_URL/token|refresh.lua|$PEER_PIDS_CSV|BENCH_BASIC=${REFRESH_BASIC[peer]} BENCH_REFRESH_SOURCE=peer"
+for name in "${SCALE_STORES[@]}"; do
+  scale_url="TESSERA_URL_$name" scale_pid="TESSERA_PID_$name"
+  REFRESH_TARGETS+=$'\n'"${SCALE_SERVER[$name]}|${!scale_url}/token|refresh.lua|${!scale_pid}|BENCH_BASIC=${REFRESH_BASIC[$name]} BENCH_REFRESH_SOURCE=$name"
+done
+run_scenario refresh "$REFRESH_TARGETS"
 
 run_scenario introspection \
   "$T|$TESSERA_URL_sqlite/introspect|introspect.lua|$TESSERA_PID_sqlite|BENCH_BASIC=$TESSERA_BASIC_sqlite BENCH_TOKEN=$TESSERA_TOKEN
@@ -459,6 +651,14 @@ META="$WORK/meta.txt"
   echo "has_guard=$HAS_GUARD"
   echo "scale_clients=$SCALE_CLIENTS"
   echo "scale_sample=$SCALE_SAMPLE"
+  echo "scale_refresh_tokens=$SCALE_REFRESH"
+  echo "scale_server_sqlite=$([[ -n ${TESSERA_URL_scale:-} ]] && echo "$TS")"
+  echo "scale_server_pg=$([[ -n ${TESSERA_URL_scalepg:-} ]] && echo "$TSP")"
+  echo "seed_seconds_sqlite=${SEED_SECONDS_scale:-}"
+  echo "seed_seconds_pg=${SEED_SECONDS_scalepg:-}"
+  echo "scale_postgres=$SCALE_POSTGRES"
+  echo "refresh_pool=$REFRESH_POOL"
+  echo "rs256_resource=$RS256_RESOURCE"
 } >"$META"
 
 mkdir -p "$BENCH_DIR/results"

@@ -7,8 +7,9 @@
 //   PEER_PORT           port on 127.0.0.1
 //   PEER_CLIENT_ID      the client's id
 //   PEER_CLIENT_SECRET  the client's secret
-//   PEER_REDIRECT_URI   the redirect URI of the code-flow client "bench-web"
-//                       (same secret), used by the code-flow scenario
+//   PEER_REDIRECT_URI   the redirect URI of the code-flow clients "bench-web"
+//                       and "bench-refresh" (same secret), used by the code-flow
+//                       and refresh scenarios
 //   PEER_WORKERS        worker processes (default: one per core)
 //
 // The primary prints "peer ready pids=<primary>,<worker>,..." once every worker
@@ -245,7 +246,23 @@ if (cluster.isPrimary) {
       response_types: ['code'],
       redirect_uris: [process.env.PEER_REDIRECT_URI],
       scope: 'contact.read',
+    }, {
+      // The refresh scenario's client: the code flow, plus refresh tokens.
+      client_id: 'bench-refresh',
+      client_secret: process.env.PEER_CLIENT_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [process.env.PEER_REDIRECT_URI],
+      scope: 'contact.read',
     }],
+    // Tessera issues a refresh token to every client allowed the grant (no
+    // `offline_access` needed outside OpenID requests) and rotates it on every
+    // use; the peer does the same here, so both do the same work per refresh.
+    // By default it would want `offline_access` with `prompt=consent`, and
+    // rotate only public clients' tokens or tokens near their expiry.
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
     scopes: ['openid', 'contact.read'],
     jwks: { keys: JSON.parse(process.env.PEER_KEYS) },
     cookies: { keys: [process.env.PEER_COOKIE_KEY] },

@@ -86,8 +86,8 @@ impl UserRow {
 
     pub(crate) fn bind<'q, DB>(
         self,
-        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
-    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+        query: Query<'q, DB, <DB as Database>::Arguments>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments>
     where
         DB: Database,
         String: Encode<'q, DB> + Type<DB>,
@@ -161,8 +161,8 @@ impl CodeRow {
 
     pub(crate) fn bind<'q, DB>(
         self,
-        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
-    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+        query: Query<'q, DB, <DB as Database>::Arguments>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments>
     where
         DB: Database,
         Vec<u8>: Encode<'q, DB> + Type<DB>,
@@ -329,8 +329,8 @@ impl ClientRow {
     /// Binds every column, in `CLIENT_COLUMNS` order, to an insert or update.
     pub(crate) fn bind<'q, DB>(
         self,
-        query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
-    ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+        query: Query<'q, DB, <DB as Database>::Arguments>,
+    ) -> Query<'q, DB, <DB as Database>::Arguments>
     where
         DB: Database,
         String: Encode<'q, DB> + Type<DB>,

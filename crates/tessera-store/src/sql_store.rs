@@ -919,15 +919,15 @@ macro_rules! sql_store {
                 query: &$crate::ClientQuery,
             ) -> Result<(Vec<tessera_core::client::Client>, u64), $crate::StoreError> {
                 let pattern = query.text.as_deref().map($crate::rows::contains_pattern);
-                let filter = "FROM clients WHERE (CAST($1 AS TEXT) IS NULL OR owner_user_id = $1)
-                     AND (CAST($2 AS TEXT) IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR lower(client_id) LIKE $2 ESCAPE '\\')";
-                let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+                let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) ", $crate::sql_store::CLIENT_SEARCH_FILTER!()))
                     .bind(query.owner.as_deref())
                     .bind(pattern.as_deref())
                     .fetch_one(&self.pool)
                     .await?;
-                let ids: Vec<String> = sqlx::query_scalar(&format!(
-                    "SELECT client_id {filter} ORDER BY created_at DESC, client_id LIMIT $3 OFFSET $4"
+                let ids: Vec<String> = sqlx::query_scalar(concat!(
+                    "SELECT client_id ",
+                    $crate::sql_store::CLIENT_SEARCH_FILTER!(),
+                    " ORDER BY created_at DESC, client_id LIMIT $3 OFFSET $4"
                 ))
                 .bind(query.owner.as_deref())
                 .bind(pattern.as_deref())
@@ -1135,7 +1135,17 @@ macro_rules! admin_token_select {
     };
 }
 
+/// The clients `search_clients` counts and lists: `$1` an owner, `$2` a LIKE
+/// pattern, either NULL for any.
+macro_rules! client_search_filter {
+    () => {
+        "FROM clients WHERE (CAST($1 AS TEXT) IS NULL OR owner_user_id = $1)
+         AND (CAST($2 AS TEXT) IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR lower(client_id) LIKE $2 ESCAPE '\\')"
+    };
+}
+
 pub(crate) use admin_token_select as ADMIN_TOKEN_SELECT;
+pub(crate) use client_search_filter as CLIENT_SEARCH_FILTER;
 pub(crate) use key_select as KEY_SELECT;
 pub(crate) use sql_store;
 pub(crate) use user_select as USER_SELECT;

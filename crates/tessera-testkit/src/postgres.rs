@@ -53,7 +53,7 @@ impl PostgresDatabase {
     /// refused and the open ones are ended.
     pub async fn cut_off(&self) {
         let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name))
+        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name)))
             .execute(&mut admin)
             .await
             .expect("refuse connections");
@@ -67,7 +67,7 @@ impl PostgresDatabase {
     /// Ends an outage begun by [`PostgresDatabase::cut_off`].
     pub async fn restore(&self) {
         let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name))
+        sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name)))
             .execute(&mut admin)
             .await
             .expect("accept connections");
@@ -75,7 +75,7 @@ impl PostgresDatabase {
 
     pub async fn create_now(&self) {
         let mut admin = PgConnection::connect(&self.admin_url).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {}", self.name))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {}", self.name)))
             .execute(&mut admin)
             .await
             .expect("create test database");
@@ -100,7 +100,7 @@ impl Drop for PostgresDatabase {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let mut admin = PgConnection::connect(&admin_url).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
                     .execute(&mut admin)
                     .await
                     .ok()
