@@ -10,8 +10,9 @@
 # clients and ten million refresh tokens bulk-inserted) and the peer on
 # loopback with fresh state, drives each scenario (client_credentials ES256
 # and RS256, the refresh grant, the code flow, introspection, JWKS,
-# discovery) with wrk for a bounded time, A/B interleaved, then stops
-# everything it started (by PID) and writes bench/results/YYYY-MM-DD-<commit>.md
+# discovery) with wrk for a bounded time, A/B interleaved (before the
+# servers start, the guard's token validation, with its criterion bench), then
+# stops everything it started (by PID) and writes bench/results/YYYY-MM-DD-<commit>.md
 # and bench/results/latest.md. PostgreSQL databases it creates are dropped.
 # A full run takes about 25 minutes, 7 of them seeding the scale stores
 # (BENCH_SCALE_REFRESH_TOKENS=0 BENCH_SCALE_CLIENTS=0 skips them: 15 minutes).
@@ -26,7 +27,7 @@
 # default 4 x BENCH_CONNECTIONS),
 # BENCH_SCENARIOS (a comma-separated subset of client_credentials,
 # client_credentials_many, client_credentials_rs256, refresh, introspection,
-# code_flow, code_flow_1conn, jwks, discovery; default: all), BENCH_SOURCE: "worktree" (default) builds the files as they are; "head"
+# code_flow, code_flow_1conn, jwks, discovery, guard; default: all), BENCH_SOURCE: "worktree" (default) builds the files as they are; "head"
 # builds a copy of the last commit (git archive), for figures that match the
 # commit named in the results while someone edits the work tree.
 # BENCH_KEEP_WORK=1 keeps the scratch directory (logs, wrk output) on exit.
@@ -322,6 +323,63 @@ SIGNING_CEILING=$(sed -n 's/^signs_per_second=//p' "$WORK/ceiling.txt")
 SIGNING_ROUNDS=$(grep '^round' "$WORK/ceiling.txt" | sed 's/^round [0-9]*: //' | paste -sd ';' | sed 's/;/; /g')
 log "signing ceiling: $SIGNING_CEILING signs/s"
 
+# ---------------------------------------------------------------- guard
+
+# The guard's token validation: its criterion micro-benchmark
+# (crates/tessera-guard/benches/validate.rs), one thread in process, no HTTP.
+# Measured before any server starts too. A failed bench is reported as such, without
+# figures, rather than stopping the run.
+HAS_GUARD=no
+[[ -d $SOURCE/crates/tessera-guard ]] && HAS_GUARD=yes
+GUARD_FIRST_NS="" GUARD_REPEAT_NS="" GUARD_VERIFY_FLOOR_NS="" GUARD_NOTE=""
+GUARD_SETTINGS="warm-up 1 s, measurement 3 s"
+CRITERION_VERSION=$(awk '/^name = "criterion"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$SOURCE/Cargo.lock")
+if [[ $HAS_GUARD != yes ]]; then
+  GUARD_NOTE="there is no tessera-guard crate at this commit"
+elif [[ -n ${BENCH_SCENARIOS:-} && ,$BENCH_SCENARIOS, != *,guard,* ]]; then
+  GUARD_NOTE="guard is not among BENCH_SCENARIOS"
+else
+  log "measuring the guard's token validation (criterion $CRITERION_VERSION, one thread)"
+  # Criterion keeps each function's figures under criterion/<its id>; the
+  # ids below are the bench's, and are used as they are for directory names
+  # (criterion only replaces characters such as / and :). The old figures go
+  # first, and only files written after the marker are read, so a number
+  # from an earlier run is never reported as this one's.
+  GUARD_IDS=("validate ES256, cached key, signature checked" "validate ES256, cached key, token seen before"
+    "aws-lc-rs ES256 verify alone")
+  for id in "${GUARD_IDS[@]}"; do rm -rf "${TARGET_DIR:?}/criterion/$id"; done
+  touch "$WORK/guard.start"
+  if (cd "$SOURCE" && CARGO_TARGET_DIR="$TARGET_DIR" cargo bench --locked -q -p tessera-guard --bench validate \
+    -- --warm-up-time 1 --measurement-time 3 --noplot) >"$WORK/guard.txt" 2>&1; then
+    # One line per id: its median in ns, or "missing".
+    mapfile -t GUARD_MEDIANS < <(python3 - "$TARGET_DIR/criterion" "$WORK/guard.start" "${GUARD_IDS[@]}" <<'PY'
+import glob, json, os, sys
+root, marker, ids = sys.argv[1], os.path.getmtime(sys.argv[2]), sys.argv[3:]
+found = {}
+for bench in glob.glob(os.path.join(root, "*", "new", "benchmark.json")):
+    estimates = os.path.join(os.path.dirname(bench), "estimates.json")
+    if not os.path.exists(estimates) or os.path.getmtime(estimates) < marker:
+        continue
+    with open(bench, encoding="utf-8") as f:
+        full_id = json.load(f).get("full_id")
+    with open(estimates, encoding="utf-8") as f:
+        found[full_id] = json.load(f)["median"]["point_estimate"]
+for i in ids:
+    print(f"{found[i]:.1f}" if i in found else "missing")
+PY
+    )
+    if [[ ${#GUARD_MEDIANS[@]} == 3 && " ${GUARD_MEDIANS[*]} " != *" missing "* ]]; then
+      GUARD_FIRST_NS=${GUARD_MEDIANS[0]} GUARD_REPEAT_NS=${GUARD_MEDIANS[1]} GUARD_VERIFY_FLOOR_NS=${GUARD_MEDIANS[2]}
+      log "guard: first sight $GUARD_FIRST_NS ns, seen before $GUARD_REPEAT_NS ns, verify alone $GUARD_VERIFY_FLOOR_NS ns"
+    else
+      GUARD_NOTE="the criterion bench ran but left no fresh estimates for every function (renamed?)"
+    fi
+  else
+    GUARD_NOTE="the criterion bench failed: $(grep -m1 -E '^(error|thread .* panicked)' "$WORK/guard.txt" || tail -n1 "$WORK/guard.txt")"
+  fi
+  [[ -z $GUARD_NOTE ]] || { log "guard not measured: $GUARD_NOTE"; tail -n 20 "$WORK/guard.txt" >&2; }
+fi
+
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- servers
@@ -470,8 +528,6 @@ refresh_session peer peer "$PEER_URL" \
 # What Tessera offers at this commit, for the rows that cannot be measured.
 TESSERA_GRANT_TYPES=$(curl -sf "$TESSERA_URL_sqlite/.well-known/openid-configuration" \
   | python3 -c 'import json,sys; print(",".join(json.load(sys.stdin).get("grant_types_supported", [])))')
-HAS_GUARD=no
-[[ -d $SOURCE/crates/tessera-guard ]] && HAS_GUARD=yes
 
 # ---------------------------------------------------------------- load
 
@@ -649,6 +705,12 @@ META="$WORK/meta.txt"
   echo "postgres_note=$POSTGRES_NOTE"
   echo "tessera_grant_types=$TESSERA_GRANT_TYPES"
   echo "has_guard=$HAS_GUARD"
+  echo "guard_first_ns=$GUARD_FIRST_NS"
+  echo "guard_repeat_ns=$GUARD_REPEAT_NS"
+  echo "guard_verify_floor_ns=$GUARD_VERIFY_FLOOR_NS"
+  echo "guard_note=$GUARD_NOTE"
+  echo "guard_settings=$GUARD_SETTINGS"
+  echo "criterion_version=$CRITERION_VERSION"
   echo "scale_clients=$SCALE_CLIENTS"
   echo "scale_sample=$SCALE_SAMPLE"
   echo "scale_refresh_tokens=$SCALE_REFRESH"

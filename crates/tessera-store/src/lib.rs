@@ -12,6 +12,7 @@ mod records;
 mod rows;
 mod sql_store;
 mod sqlite;
+mod sqlite_rotations;
 
 pub use error::StoreError;
 pub use postgres::PostgresStore;
@@ -199,6 +200,8 @@ pub trait Store: Send + Sync + 'static {
         successor_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<RefreshRotation, StoreError>;
+    /// The token, where it is in its life, and whether its user is disabled
+    /// (one read: the refresh grant's hot path).
     async fn find_refresh_token(
         &self,
         token_hash: &SecretHash,

@@ -48,6 +48,24 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Rotates `presented` if it is live: the successor's record, or `None`.
+    /// PostgreSQL runs concurrent writers well: one statement each, no groups.
+    async fn rotate_live_refresh_token(
+        &self,
+        presented: &tessera_core::secret::SecretHash,
+        successor: &tessera_core::secret::SecretHash,
+        now: tessera_core::UnixTime,
+    ) -> Result<Option<tessera_core::grant::refresh::RefreshTokenRecord>, StoreError> {
+        sqlx::query_as::<_, crate::rows::RefreshRow>(ROTATE_REFRESH_TOKEN)
+            .bind(successor.as_bytes().to_vec())
+            .bind(crate::rows::to_db_time(now))
+            .bind(presented.as_bytes().to_vec())
+            .fetch_optional(&self.writer)
+            .await?
+            .map(crate::rows::RefreshRow::into_record)
+            .transpose()
+    }
+
     async fn listen_for_changes(&self) -> Result<Option<Box<dyn ChangeSignals>>, StoreError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANGES_CHANNEL).await?;
@@ -68,5 +86,18 @@ impl ChangeSignals for Notifications {
         Ok(())
     }
 }
+
+/// The UPDATE locks the presented token's row, so of two concurrent rotations
+/// the second waits, finds it rotated and stores nothing.
+const ROTATE_REFRESH_TOKEN: &str = "WITH rotated AS (
+         UPDATE refresh_tokens SET rotated_at = $2
+         WHERE token_hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL
+         RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, expires_at, dpop_jkt, resources)
+     INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time, created_at,
+     expires_at, dpop_jkt, resources, rotated_from)
+     SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at, dpop_jkt, resources, token_hash
+     FROM rotated
+     RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, created_at, expires_at,
+     rotated_at, revoked_at, dpop_jkt, resources";
 
 sql_store!(PostgresStore, sqlx::Postgres, " FOR UPDATE");

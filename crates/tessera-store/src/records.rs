@@ -84,7 +84,7 @@ pub struct IssuedFromCode {
 /// The outcome of presenting a refresh token for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshRotation {
-    /// This call rotated the token; its successor is stored.
+    /// This call rotated the token; this is its successor's record, now stored.
     Rotated(RefreshTokenRecord),
     /// Someone rotated it before, at `rotated_at`.
     AlreadyRotated {
@@ -102,6 +102,8 @@ pub struct RefreshTokenState {
     pub record: RefreshTokenRecord,
     pub rotated_at: Option<UnixTime>,
     pub revoked_at: Option<UnixTime>,
+    /// Its user is disabled: the token is good for nothing while they are.
+    pub user_disabled: bool,
 }
 
 /// The change counters of what servers cache (see migration 0008): a server

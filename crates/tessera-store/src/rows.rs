@@ -231,23 +231,46 @@ pub(crate) struct RefreshRow {
 }
 
 impl RefreshRow {
+    pub(crate) fn into_record(self) -> Result<RefreshTokenRecord, StoreError> {
+        Ok(RefreshTokenRecord {
+            token_hash: SecretHash::from_bytes(&self.token_hash)
+                .ok_or_else(|| StoreError::Corrupt("refresh token hash length".into()))?,
+            family_id: self.family_id,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            scope: parse_scope(&self.scope)?,
+            auth_time: from_db_time(self.auth_time),
+            created_at: from_db_time(self.created_at),
+            expires_at: from_db_time(self.expires_at),
+            dpop_jkt: self.dpop_jkt,
+            resources: parse_resources_column(&self.resources)?,
+        })
+    }
+}
+
+/// A successor stored by a rotation, with the token it replaced.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RotatedRow {
+    #[sqlx(flatten)]
+    pub(crate) token: RefreshRow,
+    pub(crate) rotated_from: Vec<u8>,
+}
+
+/// A refresh token looked up with its user's standing, in one read.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FoundRefreshRow {
+    #[sqlx(flatten)]
+    pub(crate) token: RefreshRow,
+    pub(crate) user_disabled: bool,
+}
+
+impl FoundRefreshRow {
     pub(crate) fn into_state(self) -> Result<RefreshTokenState, StoreError> {
         Ok(RefreshTokenState {
-            record: RefreshTokenRecord {
-                token_hash: SecretHash::from_bytes(&self.token_hash)
-                    .ok_or_else(|| StoreError::Corrupt("refresh token hash length".into()))?,
-                family_id: self.family_id,
-                client_id: self.client_id,
-                user_id: self.user_id,
-                scope: parse_scope(&self.scope)?,
-                auth_time: from_db_time(self.auth_time),
-                created_at: from_db_time(self.created_at),
-                expires_at: from_db_time(self.expires_at),
-                dpop_jkt: self.dpop_jkt,
-                resources: parse_resources_column(&self.resources)?,
-            },
-            rotated_at: self.rotated_at.map(from_db_time),
-            revoked_at: self.revoked_at.map(from_db_time),
+            rotated_at: self.token.rotated_at.map(from_db_time),
+            revoked_at: self.token.revoked_at.map(from_db_time),
+            user_disabled: self.user_disabled,
+            record: self.token.into_record()?,
         })
     }
 }

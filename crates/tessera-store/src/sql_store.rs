@@ -6,6 +6,9 @@
 /// Implements `Store` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field.
 /// `$lock_row` is the row-locking clause of the backend (`FOR UPDATE` on
 /// PostgreSQL; SQLite has none, and needs none: it runs one writer at a time).
+/// Each backend rotates a live refresh token its own way, in one statement
+/// (`rotate_live_refresh_token`); what to make of a token that was not live
+/// is decided here.
 macro_rules! sql_store {
     ($store:ty, $db:ty, $lock_row:literal) => {
         #[async_trait::async_trait]
@@ -670,34 +673,9 @@ macro_rules! sql_store {
                 successor_hash: &tessera_core::secret::SecretHash,
                 now: tessera_core::UnixTime,
             ) -> Result<$crate::RefreshRotation, $crate::StoreError> {
-                let mut tx = self.writer.begin().await?;
-                let rotated = sqlx::query_as::<_, $crate::rows::RefreshRow>(
-                    "UPDATE refresh_tokens SET rotated_at = $1
-                     WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL
-                     RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, created_at,
-                     expires_at, rotated_at, revoked_at, dpop_jkt, resources",
-                )
-                .bind($crate::rows::to_db_time(now))
-                .bind(presented.as_bytes().to_vec())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some(row) = rotated {
-                    let state = row.into_state()?;
-                    sqlx::query(
-                        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, auth_time,
-                         created_at, expires_at, dpop_jkt, resources)
-                         SELECT $1, family_id, client_id, user_id, scope, auth_time, $2, expires_at, dpop_jkt,
-                         resources FROM refresh_tokens WHERE token_hash = $3",
-                    )
-                    .bind(successor_hash.as_bytes().to_vec())
-                    .bind($crate::rows::to_db_time(now))
-                    .bind(presented.as_bytes().to_vec())
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    return Ok($crate::RefreshRotation::Rotated(state.record));
+                if let Some(successor) = self.rotate_live_refresh_token(presented, successor_hash, now).await? {
+                    return Ok($crate::RefreshRotation::Rotated(successor));
                 }
-                tx.commit().await?;
                 Ok(match self.find_refresh_token(presented).await? {
                     None => $crate::RefreshRotation::Unknown,
                     Some(state) if state.revoked_at.is_some() => $crate::RefreshRotation::Revoked(state.record),
@@ -717,14 +695,15 @@ macro_rules! sql_store {
                 &self,
                 token_hash: &tessera_core::secret::SecretHash,
             ) -> Result<Option<$crate::RefreshTokenState>, $crate::StoreError> {
-                sqlx::query_as::<_, $crate::rows::RefreshRow>(
-                    "SELECT token_hash, family_id, client_id, user_id, scope, auth_time, created_at, expires_at,
-                     rotated_at, revoked_at, dpop_jkt, resources FROM refresh_tokens WHERE token_hash = $1",
+                sqlx::query_as::<_, $crate::rows::FoundRefreshRow>(
+                    "SELECT r.token_hash, r.family_id, r.client_id, r.user_id, r.scope, r.auth_time, r.created_at,
+                     r.expires_at, r.rotated_at, r.revoked_at, r.dpop_jkt, r.resources, u.disabled AS user_disabled
+                     FROM refresh_tokens r JOIN users u ON u.user_id = r.user_id WHERE r.token_hash = $1",
                 )
                 .bind(token_hash.as_bytes().to_vec())
                 .fetch_optional(&self.pool)
                 .await?
-                .map($crate::rows::RefreshRow::into_state)
+                .map($crate::rows::FoundRefreshRow::into_state)
                 .transpose()
             }
 

@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::StoreError;
 use crate::sql_store::sql_store;
+use crate::sqlite_rotations::Rotations;
 
 /// About 16 MB of 4 KiB pages: the write-ahead log size at which the
 /// checkpointer makes it start over.
@@ -26,6 +27,8 @@ pub struct SqliteStore {
     /// writers that collide wait in its busy handler, which sleeps in steps of
     /// up to 100 ms; queueing for this connection instead costs only the wait.
     writer: SqlitePool,
+    /// Refresh token rotations, written in groups on `writer`.
+    rotations: Rotations,
 }
 
 impl SqliteStore {
@@ -49,7 +52,8 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&writer).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(SqliteStore { pool, writer })
+        let rotations = Rotations::start(writer.clone());
+        Ok(SqliteStore { pool, writer, rotations })
     }
 }
 
@@ -67,6 +71,16 @@ impl SqliteStore {
             sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&self.writer).await?;
         }
         Ok(())
+    }
+
+    /// Rotates `presented` if it is live: the successor's record, or `None`.
+    async fn rotate_live_refresh_token(
+        &self,
+        presented: &tessera_core::secret::SecretHash,
+        successor: &tessera_core::secret::SecretHash,
+        now: tessera_core::UnixTime,
+    ) -> Result<Option<tessera_core::grant::refresh::RefreshTokenRecord>, StoreError> {
+        self.rotations.rotate(presented, successor, now).await
     }
 
     /// SQLite cannot push: servers poll the change counters.

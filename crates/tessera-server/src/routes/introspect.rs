@@ -46,7 +46,9 @@ pub(super) async fn introspect(
         None => match state.store().find_refresh_token(&SecretHash::of(&request.token)).await? {
             Some(found) => {
                 let issuing_client = issuing_client(&state, &caller, &found.record.client_id).await?;
-                let (rotated, revoked) = (found.rotated_at.is_some(), found.revoked_at.is_some());
+                // A disabled user's tokens are inactive, as at the token endpoint.
+                let (rotated, revoked) =
+                    (found.rotated_at.is_some(), found.revoked_at.is_some() || found.user_disabled);
                 introspect_refresh_token(
                     &caller,
                     found.record,

@@ -288,7 +288,9 @@ async fn refresh(
     refresh_access_token(state.policy(), client, request, &found.record, now, String::new())?;
     // RFC 9449 §5: before rotating, so that a token without its key is spent on nothing.
     ensure_refresh_binding(found.record.dpop_jkt.as_deref(), jkt)?;
-    ensure_user_active(state, &found.record.user_id).await.map_err(|_| invalid())?;
+    if found.user_disabled {
+        return Err(invalid());
+    }
 
     let successor = state.refresh_tokens().successor_of(&request.refresh_token);
     let successor_hash = SecretHash::of(&successor);

@@ -209,3 +209,29 @@ async fn deleting_a_client_removes_its_refresh_tokens() {
     assert!(flow.app.store().delete_client(&flow.client_id).await.expect("delete"));
     assert!(flow.app.store().find_refresh_token(&hash).await.expect("find").is_none());
 }
+
+#[tokio::test]
+async fn a_disabled_users_refresh_tokens_are_inactive_until_they_are_enabled() {
+    let flow = flow().await;
+    let browser = flow.app.browser();
+    let rt = refresh_token_of(&tokens(&flow, &browser, &["contact.read"]).await);
+    set_user_disabled(&flow, true).await;
+    assert_eq!(error_of(refresh(&flow, &rt, None).await).await, "invalid_grant");
+    assert_eq!(
+        flow.app.introspect(&flow.client_id, &flow.secret, &rt).await,
+        json!({"active": false}),
+        "introspection agrees with the token endpoint"
+    );
+
+    set_user_disabled(&flow, false).await;
+    assert_eq!(flow.app.introspect(&flow.client_id, &flow.secret, &rt).await["active"], true);
+    let answer = refresh(&flow, &rt, None).await;
+    assert_eq!(answer.status(), StatusCode::OK, "the refusal did not spend the token");
+}
+
+async fn set_user_disabled(flow: &Flow, disabled: bool) {
+    let store = flow.app.store();
+    let mut user = store.find_user(&flow.user_id).await.expect("find").expect("user");
+    user.disabled = disabled;
+    assert!(store.update_user(&user).await.expect("update"));
+}

@@ -70,6 +70,7 @@ on_every_backend!(
     dpop_bound_refresh_tokens_keep_their_key,
     resources_stay_with_codes_and_refresh_families,
     concurrent_rotation_rotates_once,
+    concurrent_rotations_of_many_tokens_each_get_their_own_successor,
     client_search_and_owners,
     admin_tokens,
     audit_trail,

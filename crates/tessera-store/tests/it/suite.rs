@@ -748,7 +748,7 @@ pub(crate) async fn dpop_bound_refresh_tokens_keep_their_key(store: &dyn Store) 
         .rotate_refresh_token(&SecretHash::of("rt-b1"), &SecretHash::of("rt-b2"), 20)
         .await
         .expect("rotate");
-    assert_eq!(rotated, RefreshRotation::Rotated(bound.clone()));
+    assert_eq!(rotated, RefreshRotation::Rotated(bound.successor("rt-b2", 20)));
     let successor = store.find_refresh_token(&SecretHash::of("rt-b2")).await.expect("find").expect("stored");
     assert_eq!(successor.record, bound.successor("rt-b2", 20), "the successor is bound to the same key");
     let unbound = refresh("rt-u1", "fam-u");
@@ -784,7 +784,7 @@ pub(crate) async fn resources_stay_with_codes_and_refresh_families(store: &dyn S
         .rotate_refresh_token(&SecretHash::of("rt-r1"), &SecretHash::of("rt-r2"), 30)
         .await
         .expect("rotate");
-    assert_eq!(rotated, RefreshRotation::Rotated(family.clone()));
+    assert_eq!(rotated, RefreshRotation::Rotated(family.successor("rt-r2", 30)));
     let successor = store.find_refresh_token(&SecretHash::of("rt-r2")).await.expect("find").expect("stored");
     assert_eq!(successor.record, family.successor("rt-r2", 30), "the successor keeps the resources");
 
@@ -809,7 +809,9 @@ pub(crate) async fn refresh_token_rotation(store: &dyn Store) {
         .rotate_refresh_token(&SecretHash::of("rt-1"), &SecretHash::of("rt-2"), 20)
         .await
         .expect("rotate");
-    assert_eq!(rotated, RefreshRotation::Rotated(first.clone()));
+    assert_eq!(rotated, RefreshRotation::Rotated(first.successor("rt-2", 20)), "the successor's record");
+    let presented = store.find_refresh_token(&SecretHash::of("rt-1")).await.expect("find").expect("kept");
+    assert_eq!(presented.rotated_at, Some(20), "the same statement marked the presented token rotated");
     let successor =
         store.find_refresh_token(&SecretHash::of("rt-2")).await.expect("find").expect("successor stored");
     assert_eq!(successor.record, first.successor("rt-2", 20), "same family, scope, user and end");
@@ -866,6 +868,65 @@ pub(crate) async fn concurrent_rotation_rotates_once(store: &dyn Store) {
     let rotated = all.iter().filter(|o| matches!(o, RefreshRotation::Rotated(_))).count();
     let already = all.iter().filter(|o| matches!(o, RefreshRotation::AlreadyRotated { .. })).count();
     assert_eq!((rotated, already), (1, 5));
+}
+
+/// Rotations that arrive together (SQLite writes them as one group) each
+/// rotate their own token, whatever the others in the group are: live,
+/// presented twice, revoked or unknown.
+pub(crate) async fn concurrent_rotations_of_many_tokens_each_get_their_own_successor(store: &dyn Store) {
+    refresh_fixtures(store).await;
+    let live: Vec<RefreshTokenRecord> =
+        (0..40).map(|n| refresh(&format!("rt-many-{n}"), &format!("fam-many-{n}"))).collect();
+    for record in &live {
+        store.create_refresh_token(record).await.expect("create");
+    }
+    store.create_refresh_token(&refresh("rt-dead", "fam-dead")).await.expect("create");
+    assert!(store.revoke_refresh_family("fam-dead", 45).await.expect("revoke"));
+
+    let mut presented: Vec<(String, String)> =
+        (0..40).map(|n| (format!("rt-many-{n}"), format!("rt-many-{n}-next"))).collect();
+    presented.push(("rt-many-7".into(), "rt-many-7-next".into()));
+    presented.push(("rt-dead".into(), "rt-dead-next".into()));
+    presented.push(("rt-unknown".into(), "rt-unknown-next".into()));
+    let hashes: Vec<(SecretHash, SecretHash)> = presented
+        .iter()
+        .map(|(token, successor)| (SecretHash::of(token), SecretHash::of(successor)))
+        .collect();
+    let outcomes = futures::future::join_all(
+        hashes.iter().map(|(token, successor)| store.rotate_refresh_token(token, successor, 50)),
+    )
+    .await;
+
+    for (n, record) in live.iter().enumerate() {
+        let expected = record.successor(&format!("rt-many-{n}-next"), 50);
+        match n {
+            // Presented twice: one presentation rotated it, the other found it rotated.
+            7 => {
+                let pair = [outcomes[7].as_ref().expect("ok"), outcomes[40].as_ref().expect("ok")];
+                let rotated =
+                    pair.iter().filter(|o| ***o == RefreshRotation::Rotated(expected.clone())).count();
+                let already = pair
+                    .iter()
+                    .filter(|o| matches!(o, RefreshRotation::AlreadyRotated { rotated_at: 50, .. }))
+                    .count();
+                assert_eq!((rotated, already), (1, 1), "{pair:?}");
+            }
+            _ => assert_eq!(outcomes[n].as_ref().expect("ok"), &RefreshRotation::Rotated(expected.clone())),
+        }
+        let successor = store
+            .find_refresh_token(&SecretHash::of(&format!("rt-many-{n}-next")))
+            .await
+            .expect("find")
+            .expect("successor stored");
+        assert_eq!(successor.record, expected);
+        let old = store.find_refresh_token(&record.token_hash).await.expect("find").expect("kept");
+        assert_eq!(old.rotated_at, Some(50), "token {n} marked rotated");
+    }
+    assert!(matches!(outcomes[41].as_ref().expect("ok"), RefreshRotation::Revoked(_)));
+    assert_eq!(outcomes[42].as_ref().expect("ok"), &RefreshRotation::Unknown);
+    for dead in ["rt-dead-next", "rt-unknown-next"] {
+        assert!(store.find_refresh_token(&SecretHash::of(dead)).await.expect("find").is_none(), "{dead}");
+    }
 }
 
 /// Where the backend pushes changes (PostgreSQL), a listener wakes up when
