@@ -554,14 +554,14 @@ run_wrk() {
       if ! fill_refresh_pool "${arg#*=}" "$WORK/pool.txt" 2>"$WORK/pool.err"; then
         log "$scenario on $server, round $round: no refresh tokens: $(tail -c 300 "$WORK/pool.err")"
         [[ $round == 0 ]] && return 0
-        printf '%s\t%s\t%s\t0\t0\t0\t1\t0\n' "$scenario" "$server" "$round" >>"$RUNS_TSV"
+        printf '%s\t%s\t%s\t0\t0\t0\t1\t0\t\t\n' "$scenario" "$server" "$round" >>"$RUNS_TSV"
         return 0
       fi
       set -- "$@" BENCH_REFRESH_FILE="$WORK/pool.txt"
     fi
   done
   reset_peak "${pid_list[@]}"
-  env BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_WRK_THREADS="$THREADS" "$@" \
+  env BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_WRK_THREADS="$THREADS" BENCH_WRK_CONNECTIONS="$connections" "$@" \
     wrk -t"$THREADS" -c"$connections" -d"$duration" --latency -s "$BENCH_DIR/wrk/$script" "$url" </dev/null >"$out" 2>&1 \
     || { cat "$out" >&2; die "wrk failed for $scenario on $server"; }
   [[ $round == 0 ]] && return 0
@@ -572,9 +572,13 @@ run_wrk() {
   local -A v
   local pair
   for pair in ${line#BENCH }; do v[${pair%%=*}]=${pair#*=}; done
+  # Whole-flow times, where the script timed flows (codeflow.lua, one
+  # connection per thread): two more columns, empty otherwise.
+  line=$(grep '^BENCH_FLOWS ' "$out" || true)
+  for pair in ${line#BENCH_FLOWS }; do v[${pair%%=*}]=${pair#*=}; done
   local errors=$((v[non200] + v[badbody] + v[connect] + v[read] + v[write] + v[timeout]))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$server" "$round" "${v[rps]}" \
-    "${v[p50_us]}" "${v[p99_us]}" "$errors" "$peak" >>"$RUNS_TSV"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$server" "$round" "${v[rps]}" \
+    "${v[p50_us]}" "${v[p99_us]}" "$errors" "$peak" "${v[flow_p50_us]:-}" "${v[flow_p99_us]:-}" >>"$RUNS_TSV"
   log "$(printf '%-26s %-22s round %s: %9.0f req/s  p50 %6s us  p99 %6s us  errors %s  peak %s kB' \
     "$scenario" "$server" "$round" "${v[rps]}" "${v[p50_us]}" "${v[p99_us]}" "$errors" "$peak")"
 }

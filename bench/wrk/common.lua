@@ -27,12 +27,22 @@ function response(status, headers, body)
   end
 end
 
+-- The p-th percentile (nearest rank) of a sorted list.
+local function percentile(sorted, p)
+  return sorted[math.max(1, math.ceil(#sorted * p / 100))]
+end
+
 function done(summary, latency, requests)
   local non, bad, done_flows = 0, 0, 0
+  local flow_times = {}
   for _, t in ipairs(threads) do
     non = non + t:get("non200")
     bad = bad + t:get("badbody")
     done_flows = done_flows + t:get("flows")
+    -- Whole-flow times, where the scenario keeps them (codeflow.lua).
+    for _, us in ipairs(t:get("flow_us") or {}) do
+      flow_times[#flow_times + 1] = us
+    end
   end
   local operations = summary.requests
   if count_flows then operations = done_flows end
@@ -43,6 +53,11 @@ function done(summary, latency, requests)
     summary.requests, done_flows, summary.duration, operations / (summary.duration / 1e6),
     latency:percentile(50), latency:percentile(99), non, bad,
     e.connect, e.read, e.write, e.timeout))
+  if #flow_times > 0 then
+    table.sort(flow_times)
+    io.write(string.format("BENCH_FLOWS timed=%d flow_p50_us=%d flow_p99_us=%d\n",
+      #flow_times, percentile(flow_times, 50), percentile(flow_times, 99)))
+  end
 end
 
 -- Environment values the scenario scripts need; fail loudly when missing.
