@@ -1,6 +1,8 @@
 //! Client registration metadata (RFC 7591 §2) and the rules it must meet,
 //! whoever registers the client: the CLI, the admin API or `/register`.
 
+mod metadata;
+
 use url::Url;
 
 use crate::UnixTime;
@@ -12,6 +14,8 @@ use crate::redirect_uri::RedirectUri;
 use crate::resource::Resource;
 use crate::scope::{Scope, ScopeSet};
 use crate::secret::SecretHash;
+
+pub use metadata::{ClientMetadata, UNNAMED_CLIENT};
 
 const MAX_NAME_CHARS: usize = 200;
 

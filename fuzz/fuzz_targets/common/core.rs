@@ -27,7 +27,7 @@ use tessera_core::pkce::{ChallengeMethod, CodeChallenge};
 use tessera_core::policy::TokenPolicy;
 use tessera_core::redirect_uri::RedirectUri;
 use tessera_core::registration::{
-    ACCESS_TOKEN_LIFETIME_RANGE, ClientRegistration, register_client, reregister_client,
+    ACCESS_TOKEN_LIFETIME_RANGE, ClientMetadata, ClientRegistration, register_client, reregister_client,
 };
 use tessera_core::request::FormParams;
 use tessera_core::resource::Resource;
@@ -495,67 +495,41 @@ pub(crate) fn jwt(data: &[u8]) {
     assert_eq!(decoded, claims, "claims survive an encode/split round trip");
 }
 
-/// RFC 7591 §2 client metadata, as `POST /register` reads it, plus the
-/// members the admin API and the CLI set (`resources`, `default_scopes`, ...).
+/// Members the admin API and the CLI set but `POST /register` does not
+/// accept, read from the same JSON document beside the wire metadata.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Metadata {
-    redirect_uris: Vec<String>,
-    post_logout_redirect_uris: Vec<String>,
-    token_endpoint_auth_method: Option<String>,
-    grant_types: Vec<String>,
-    response_types: Vec<String>,
-    client_name: Option<String>,
-    client_uri: Option<String>,
-    scope: Option<String>,
+struct OperatorMembers {
     default_scopes: Option<Vec<String>>,
     resources: Vec<String>,
     public: bool,
     may_introspect_any_token: bool,
     pkce_optional: bool,
     access_token_lifetime: Option<u64>,
-    dpop_bound_access_tokens: bool,
-    require_pushed_authorization_requests: bool,
 }
 
-impl Metadata {
-    /// The server's translation (`routes/register.rs`), with the extra members.
-    fn into_registration(self) -> Option<ClientRegistration> {
-        if self.response_types.iter().any(|response_type| response_type != "code") {
-            return None;
-        }
-        Some(ClientRegistration {
-            name: self.client_name.unwrap_or_else(|| "Unnamed application".into()),
-            org_url: self.client_uri,
-            redirect_uris: self.redirect_uris,
-            post_logout_redirect_uris: self.post_logout_redirect_uris,
-            grant_types: self.grant_types,
-            scopes: self
-                .scope
-                .map(|scope| scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-                .unwrap_or_default(),
-            default_scopes: self.default_scopes,
-            resources: self.resources,
-            public: self.public,
-            token_endpoint_auth_method: self.token_endpoint_auth_method,
-            may_introspect_any_token: self.may_introspect_any_token,
-            pkce_optional: self.pkce_optional,
-            access_token_lifetime: self.access_token_lifetime,
-            jwks: None,
-            jwks_uri: None,
-            allow_http_jwks_uri: false,
-            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
-            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
-        })
-    }
+/// The registration a fuzz input asks for: the RFC 7591 metadata, read and
+/// translated exactly as the server does, widened by [`OperatorMembers`] so
+/// that the rules for operator-made clients are reached too.
+fn registration_of(data: &[u8]) -> Option<ClientRegistration> {
+    let registration = ClientMetadata::from_json(data).ok()?.into_registration().ok()?;
+    let operator: OperatorMembers = serde_json::from_slice(data).ok()?;
+    Some(ClientRegistration {
+        default_scopes: operator.default_scopes,
+        resources: operator.resources,
+        public: operator.public,
+        may_introspect_any_token: operator.may_introspect_any_token,
+        pkce_optional: operator.pkce_optional,
+        access_token_lifetime: operator.access_token_lifetime,
+        ..registration
+    })
 }
 
-/// 6. Registration metadata: JSON -> `ClientRegistration` -> `register_client`,
+/// 6. Registration metadata: JSON -> `ClientMetadata` -> `ClientRegistration` -> `register_client`,
 ///    whose every rule is checked on what it accepts; re-registering the same
 ///    metadata (RFC 7592) changes nothing.
 pub(crate) fn registration(data: &[u8]) {
-    let Ok(metadata) = serde_json::from_slice::<Metadata>(data) else { return };
-    let Some(registration) = metadata.into_registration() else { return };
+    let Some(registration) = registration_of(data) else { return };
     let known = known_scopes();
     let Ok(client) = register_client(registration.clone(), &known, "id-1".into(), CLIENT_SECRET, NOW) else {
         return;

@@ -2,21 +2,21 @@
 //! initial access token, and client configuration management (RFC 7592) at
 //! `/register/{client_id}`, behind the client's registration access token.
 //!
-//! The metadata rules are the core's (`register_client`, and the redirect
-//! host allow-list of `dynamic_registration`, which applies here and not to
-//! clients an administrator creates); this module only translates RFC 7591
-//! JSON to and from them.
+//! The metadata document and its rules are the core's (`ClientMetadata`,
+//! `register_client`, and the redirect host allow-list of
+//! `dynamic_registration`, which applies here and not to clients an
+//! administrator creates); this module reads the HTTP request, adds the
+//! server's outbound policy and writes the RFC 7591 response.
 
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::ErrorCode;
 use tessera_core::client::{Client, GrantType};
 use tessera_core::client_auth::is_valid_client_id;
-use tessera_core::registration::ClientRegistration;
+use tessera_core::registration::{ClientMetadata, ClientRegistration};
 use tessera_core::secret::SecretHash;
 
 use crate::error::{ServerError, no_store};
@@ -27,64 +27,6 @@ use crate::state::AppState;
 use crate::unix_now;
 
 const METADATA_BODY_LIMIT: usize = 64 * 1024;
-
-/// RFC 7591 §2 client metadata. Fields Tessera does not know are ignored, as §2 allows.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ClientMetadata {
-    redirect_uris: Vec<String>,
-    post_logout_redirect_uris: Vec<String>,
-    token_endpoint_auth_method: Option<String>,
-    grant_types: Vec<String>,
-    response_types: Vec<String>,
-    client_name: Option<String>,
-    client_uri: Option<String>,
-    scope: Option<String>,
-    /// The client's public keys (JWK Set) for private_key_jwt.
-    jwks: Option<Value>,
-    jwks_uri: Option<String>,
-    /// RFC 9449 §5.2: every token request carries a DPoP proof.
-    dpop_bound_access_tokens: bool,
-    /// RFC 9126 §6: authorization requests only through the PAR endpoint.
-    require_pushed_authorization_requests: bool,
-    /// RFC 7592 §2.2: an update names the client, and may repeat its secret.
-    client_id: Option<String>,
-    client_secret: Option<String>,
-}
-
-impl ClientMetadata {
-    fn into_registration(self) -> Result<ClientRegistration, ServerError> {
-        if let Some(unsupported) = self.response_types.iter().find(|response_type| *response_type != "code") {
-            return Err(ErrorCode::InvalidClientMetadata
-                .with(format!("response type `{unsupported}` is not supported; supported: code"))
-                .into());
-        }
-        Ok(ClientRegistration {
-            name: self.client_name.unwrap_or_else(|| "Unnamed application".into()),
-            org_url: self.client_uri,
-            redirect_uris: self.redirect_uris,
-            post_logout_redirect_uris: self.post_logout_redirect_uris,
-            grant_types: self.grant_types,
-            scopes: self
-                .scope
-                .map(|scope| scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-                .unwrap_or_default(),
-            default_scopes: None,
-            resources: Vec::new(),
-            public: false,
-            token_endpoint_auth_method: self.token_endpoint_auth_method,
-            may_introspect_any_token: false,
-            pkce_optional: false,
-            access_token_lifetime: None,
-            jwks: self.jwks,
-            jwks_uri: self.jwks_uri,
-            // Set by the handlers from `[outbound] allow_http`, never by the client.
-            allow_http_jwks_uri: false,
-            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
-            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
-        })
-    }
-}
 
 pub(super) async fn register(
     State(state): State<AppState>,
@@ -97,12 +39,7 @@ pub(super) async fn register(
     if !configured && !state.store().is_registration_token_valid(&token_hash, unix_now()).await? {
         return Err(ErrorCode::InvalidToken.with("a valid initial access token is required").into());
     }
-    let metadata = metadata_body(request).await?;
-    let registration = ClientRegistration {
-        allow_http_jwks_uri: state.settings().outbound.allow_http,
-        ..metadata.into_registration()?
-    };
-    state.settings().registration.allowed_redirect_hosts.check_registration(&registration)?;
+    let registration = checked_registration(&state, metadata_body(request).await?)?;
     let registered = registry::create_dynamic_client(state.store(), registration, unix_now()).await?;
     let client = &registered.created.client;
     tracing::info!(client_id = %client.client_id, "client registered dynamically");
@@ -145,11 +82,7 @@ pub(super) async fn update(
             .with("`client_secret` does not match the client's secret")
             .into());
     }
-    let registration = ClientRegistration {
-        allow_http_jwks_uri: state.settings().outbound.allow_http,
-        ..metadata.into_registration()?
-    };
-    state.settings().registration.allowed_redirect_hosts.check_registration(&registration)?;
+    let registration = checked_registration(&state, metadata)?;
     let updated = registry::update_dynamic_client(state.store(), &client, registration).await?;
     state.client_changed();
     Ok(no_store(Json(metadata_response(&state, &updated))))
@@ -197,9 +130,22 @@ async fn metadata_body(request: Request) -> Result<ClientMetadata, ServerError> 
     let body = axum::body::to_bytes(request.into_body(), METADATA_BODY_LIMIT)
         .await
         .map_err(|_| ServerError::PayloadTooLarge(METADATA_BODY_LIMIT))?;
-    serde_json::from_slice(&body).map_err(|err| {
-        ErrorCode::InvalidClientMetadata.with(format!("the body is not valid client metadata: {err}")).into()
-    })
+    Ok(ClientMetadata::from_json(&body)?)
+}
+
+/// The registration `metadata` asks for, with the server's outbound policy,
+/// within the dynamic-registration redirect host allow-list.
+fn checked_registration(
+    state: &AppState,
+    metadata: ClientMetadata,
+) -> Result<ClientRegistration, ServerError> {
+    let registration = ClientRegistration {
+        // `[outbound] allow_http`, never the client's to choose.
+        allow_http_jwks_uri: state.settings().outbound.allow_http,
+        ..metadata.into_registration()?
+    };
+    state.settings().registration.allowed_redirect_hosts.check_registration(&registration)?;
+    Ok(registration)
 }
 
 /// RFC 7591 §3.2.1 / RFC 7592 §3: the client's registered metadata.
