@@ -60,8 +60,9 @@ impl Rotations {
     }
 }
 
+/// The task ends only with the runtime (or by a panic): as good as a closed pool.
 fn writer_gone() -> StoreError {
-    StoreError::Corrupt("the refresh token writer has stopped".into())
+    StoreError::Database(sqlx::Error::PoolClosed)
 }
 
 async fn write_groups(writer: SqlitePool, mut pending: mpsc::Receiver<Rotation>) {
@@ -70,14 +71,15 @@ async fn write_groups(writer: SqlitePool, mut pending: mpsc::Receiver<Rotation>)
         // A token presented twice in one group: the first presentation goes
         // in the group; the later ones run after it, each alone, and find the
         // token rotated, as they would have one after the other.
-        let (first, repeats) = split_repeats(std::mem::take(&mut group));
+        let (first, repeats) = split_repeats(group.drain(..));
         match rotate_group(&writer, &first).await {
-            Ok(mut rotated) => {
+            Ok(rotated) => {
+                let mut by_predecessor: std::collections::HashMap<Vec<u8>, RotatedRow> =
+                    rotated.into_iter().map(|row| (row.rotated_from.clone(), row)).collect();
                 for rotation in first {
-                    let successor = rotated
-                        .iter()
-                        .position(|row| row.rotated_from == rotation.presented.as_bytes())
-                        .map(|at| rotated.swap_remove(at).token.into_record());
+                    let successor = by_predecessor
+                        .remove(rotation.presented.as_bytes().as_slice())
+                        .map(|row| row.token.into_record());
                     let _ = rotation.reply.send(successor.transpose());
                 }
             }
@@ -97,9 +99,9 @@ async fn write_groups(writer: SqlitePool, mut pending: mpsc::Receiver<Rotation>)
 }
 
 /// Splits off the second and later presentations of each token.
-fn split_repeats(group: Vec<Rotation>) -> (Vec<Rotation>, Vec<Rotation>) {
-    let mut seen = std::collections::HashSet::with_capacity(group.len());
-    group.into_iter().partition(|rotation| seen.insert(*rotation.presented.as_bytes()))
+fn split_repeats(group: impl Iterator<Item = Rotation>) -> (Vec<Rotation>, Vec<Rotation>) {
+    let mut seen = std::collections::HashSet::with_capacity(MAX_GROUP);
+    group.partition(|rotation| seen.insert(*rotation.presented.as_bytes()))
 }
 
 async fn rotate_group(writer: &SqlitePool, group: &[Rotation]) -> Result<Vec<RotatedRow>, StoreError> {
